@@ -1,0 +1,37 @@
+# Everything installs itself into .venv: a fresh machine needs only Python 3.11, pip and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   ?= demo-data
+
+.PHONY: install demo test lint fmt bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the pinned dependencies
+
+demo: $(STAMP) ## build the demo tenant and run the pipeline on it
+	$(BIN)/campaign-reports --data-dir $(DATA) demo
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy over pipeline/
+	$(BIN)/ruff check pipeline tests bench
+	$(BIN)/ruff format --check pipeline tests bench
+	$(BIN)/mypy pipeline
+
+test: lint ## lint, type check, then the tests
+	$(BIN)/pytest -n 2 -q
+
+fmt: $(STAMP)
+	$(BIN)/ruff format pipeline tests bench
+	$(BIN)/ruff check --fix pipeline tests bench
+
+bench: $(STAMP) ## benchmarks (not part of the tests)
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,151 @@
+"""Typed, layered configuration: environment variables beat the config file beat the defaults.
+
+The config file is TOML (``campaign-reports.toml`` in the working directory, or ``--config``).
+Secrets are never read from the file: only from the environment, wrapped in ``Secret``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+ENV_PREFIX = "CAMPAIGN_REPORTS_"
+PHONE_KEY_ENV = "CAMPAIGN_REPORTS_PHONE_HMAC_KEY"
+DEFAULT_CONFIG_NAME = "campaign-reports.toml"
+# The default file name pattern: campaign-<id>_<UTC time>.<ext>, e.g. campaign-1234_20261128T060000Z.csv
+DEFAULT_FILENAME_PATTERN = (
+    r"campaign-(?P<campaign_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)_(?P<snapshot_time>\d{8}T\d{4,6}Z?)"
+)
+
+
+class Secret:
+    """A secret value. Its repr and str never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    encoding: str = "utf-8"  # utf-8 (a BOM is fine) or cp1250
+    delimiter: str = "auto"  # auto (from the header line), ",", ";" or "\t"
+    max_invalid_fraction: float = 0.01
+    filename_pattern: str = DEFAULT_FILENAME_PATTERN
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = Path("data")
+    timezone: str = "Europe/Prague"
+    legacy_state: str = "sent"
+    stuck_after_minutes: int = 60
+    ingest: IngestConfig = field(default_factory=IngestConfig)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def phone_key(self) -> Secret | None:
+        value = os.environ.get(PHONE_KEY_ENV)
+        return Secret(value) if value else None
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, Path):
+            return Path(str(value)).expanduser()
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name!r}: {value!r} is not a valid {type(default).__name__}") from exc
+
+
+def load_config(
+    path: Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Defaults, then the TOML file, then ``CAMPAIGN_REPORTS_*`` variables, then explicit overrides."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        path = Path(DEFAULT_CONFIG_NAME)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path}: {exc}") from exc
+
+    cfg = Config()
+    known_top = {f.name for f in fields(Config)}
+    for key in data:
+        if key not in known_top and key not in {"api", "schedule", "jobs"}:
+            raise ConfigError(f"config file {path}: unknown setting {key!r}")
+
+    ingest_data = data.get("ingest", {})
+    ingest = IngestConfig()
+    for f in fields(IngestConfig):
+        env_name = f"{ENV_PREFIX}INGEST_{f.name.upper()}"
+        if env_name in env:
+            ingest = replace(ingest, **{f.name: _coerce(f.name, env[env_name], f.default)})
+        elif f.name in ingest_data:
+            ingest = replace(ingest, **{f.name: _coerce(f.name, ingest_data[f.name], f.default)})
+
+    values: dict[str, Any] = {}
+    for f in fields(Config):
+        if f.name == "ingest":
+            continue
+        default = getattr(cfg, f.name)
+        env_name = f"{ENV_PREFIX}{f.name.upper()}"
+        if env_name in env:
+            values[f.name] = _coerce(f.name, env[env_name], default)
+        elif f.name in data:
+            values[f.name] = _coerce(f.name, data[f.name], default)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    cfg = replace(cfg, ingest=ingest, **values)
+    validate(cfg)
+    return cfg
+
+
+def validate(cfg: Config) -> None:
+    try:
+        ZoneInfo(cfg.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone {cfg.timezone!r} is not a known IANA time zone") from exc
+    if cfg.ingest.encoding.lower().replace("_", "-") not in {"utf-8", "utf8", "cp1250", "windows-1250"}:
+        raise ConfigError(
+            f"ingest.encoding {cfg.ingest.encoding!r} is not supported: use utf-8 or cp1250"
+        )
+    if cfg.ingest.delimiter not in {"auto", ",", ";", "\t", "tab"}:
+        raise ConfigError(f"ingest.delimiter {cfg.ingest.delimiter!r}: use auto, ',', ';' or tab")
+    if not 0 <= cfg.ingest.max_invalid_fraction < 1:
+        raise ConfigError("ingest.max_invalid_fraction must be between 0 and 1")

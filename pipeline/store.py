@@ -1,0 +1,383 @@
+"""The snapshot store: immutable Parquet snapshots in a Hive-style layout, and a manifest.
+
+Layout under the data directory::
+
+    snapshots/campaign_id=<id>/snapshot_date=<YYYY-MM-DD UTC>/<snapshot_id>.parquet
+    quarantine/<YYYY-MM-DD>/<input>-<commit>.csv      rows that were not loaded, with a reason
+    manifest.jsonl                                      one line per commit (the only truth)
+    .lock                                               held by the one writer at work
+    .staging/                                           files being written, not yet published
+
+Readers see only what ``manifest.jsonl`` lists, so they never see half a snapshot. A writer,
+under an exclusive lock, writes each file aside in ``.staging/`` and fsyncs it, records the
+renames it is about to make in ``.staging/pending.json``, renames the files into place, then
+appends one manifest line (all snapshots of one input at once) and fsyncs it. A crash at any
+point leaves the store showing the old state or the new one; the next writer removes leftovers.
+A manifest line cut short by a crash has no newline at its end: readers ignore it and the next
+writer truncates it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import faults
+from .clock import now
+from .errors import SnapshotConflict, StoreError, StoreLocked
+
+MANIFEST = "manifest.jsonl"
+LOCK = ".lock"
+STAGING = ".staging"
+PENDING = "pending.json"
+MANIFEST_VERSION = 1
+
+UTC_US = pl.Datetime("us", "UTC")
+#: The columns of every snapshot file. campaign_id and snapshot_date are Hive partition columns:
+#: they live in the path, not in the file, as Spark and Trino expect.
+SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
+    "snapshot_id": pl.String(),
+    "snapshot_time": UTC_US,
+    "source": pl.String(),
+    "contact_id": pl.String(),
+    "state": pl.String(),
+    "raw_state": pl.String(),
+    "legacy": pl.Boolean(),
+    "created": UTC_US,
+    "retry_count": pl.Int32(),
+    "retry_scheduled": UTC_US,
+    "phone_hash": pl.String(),
+}
+#: DuckDB types for the Hive partition columns (never let a reader guess "0042" is an integer).
+HIVE_TYPES = {"campaign_id": "VARCHAR", "snapshot_date": "DATE"}
+
+
+def snapshot_id_for(campaign_id: str, snapshot_time: datetime) -> str:
+    """The deterministic id of a campaign's snapshot at a moment: the same input, the same id."""
+    key = f"{campaign_id}\x1f{iso_utc(snapshot_time)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def iso_utc(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso_utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """One published snapshot, as the manifest records it."""
+
+    snapshot_id: str
+    campaign_id: str
+    snapshot_time: str  # ISO-8601 UTC
+    source: str
+    path: str  # relative to the data directory
+    rows: int
+    fingerprint: str  # sha256 of the input that produced it (same input: same fingerprint)
+    complete: bool = True
+    other_rows: int = 0
+    legacy_rows: int = 0
+    duplicate_rows: int = 0
+    quarantined_rows: int = 0
+    input: str = ""
+    published_at: str = ""
+
+    @property
+    def time(self) -> datetime:
+        return parse_iso_utc(self.snapshot_time)
+
+
+@dataclass
+class Staged:
+    meta: SnapshotMeta
+    staged_path: Path
+
+
+@dataclass
+class CommitResult:
+    published: list[SnapshotMeta] = field(default_factory=list)
+    already_present: list[SnapshotMeta] = field(default_factory=list)
+    quarantine_file: str | None = None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class Store:
+    """Read access to a data directory's snapshot store; ``writer()`` for the one writer."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir)
+        self.manifest_path = self.root / MANIFEST
+        self.snapshots_dir = self.root / "snapshots"
+        self.quarantine_dir = self.root / "quarantine"
+
+    # ----------------------------------------------------------------------------------- reading
+    def commits(self) -> list[dict[str, Any]]:
+        """Every complete manifest line, oldest first. A torn last line (no newline) is ignored."""
+        try:
+            data = self.manifest_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n")
+        out = []
+        for lineno, line in enumerate(data[: end + 1].splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise StoreError(
+                    f"{self.manifest_path}, line {lineno}: not valid JSON ({exc.msg}); "
+                    "the manifest is damaged. Restore it from a backup; nothing was changed."
+                ) from exc
+        return out
+
+    def published(self) -> list[SnapshotMeta]:
+        """Every published snapshot, in publication order."""
+        metas: list[SnapshotMeta] = []
+        for commit in self.commits():
+            for snap in commit.get("snapshots", []):
+                metas.append(SnapshotMeta(**snap))
+        return metas
+
+    def published_ids(self) -> dict[str, SnapshotMeta]:
+        return {m.snapshot_id: m for m in self.published()}
+
+    def manifest_frame(self) -> pl.DataFrame:
+        """The published snapshots as a table (one row per snapshot)."""
+        metas = self.published()
+        schema = {
+            "snapshot_id": pl.String,
+            "campaign_id": pl.String,
+            "snapshot_time": UTC_US,
+            "source": pl.String,
+            "path": pl.String,
+            "rows": pl.Int64,
+            "complete": pl.Boolean,
+            "other_rows": pl.Int64,
+            "legacy_rows": pl.Int64,
+            "duplicate_rows": pl.Int64,
+            "quarantined_rows": pl.Int64,
+            "input": pl.String,
+        }
+        if not metas:
+            return pl.DataFrame(schema=schema)
+        rows = [{k: getattr(m, k) for k in schema} for m in metas]
+        return (
+            pl.DataFrame(rows, schema_overrides={"snapshot_time": pl.String})
+            .with_columns(pl.col("snapshot_time").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us"))
+            .select(list(schema))
+        )
+
+    def files(self) -> list[Path]:
+        return [self.root / m.path for m in self.published()]
+
+    def scan(self) -> pl.LazyFrame:
+        """All published snapshot rows, with campaign_id and snapshot_date from the Hive path."""
+        paths = [str(p) for p in self.files()]
+        if not paths:
+            return pl.LazyFrame(
+                schema={"campaign_id": pl.String, "snapshot_date": pl.Date, **SNAPSHOT_SCHEMA}
+            )
+        return pl.scan_parquet(
+            paths,
+            hive_partitioning=True,
+            hive_schema={"campaign_id": pl.String, "snapshot_date": pl.Date},
+        )
+
+    def relative_path(self, campaign_id: str, snapshot_time: datetime, snapshot_id: str) -> str:
+        day = snapshot_time.astimezone(UTC).date().isoformat()
+        return f"snapshots/campaign_id={campaign_id}/snapshot_date={day}/{snapshot_id}.parquet"
+
+    # ----------------------------------------------------------------------------------- writing
+    @contextlib.contextmanager
+    def writer(self, what: str = "writer", *, wait: float = 0.0) -> Iterator[Writer]:
+        """The exclusive writer. Raises ``StoreLocked`` at once (or after ``wait`` seconds)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / LOCK
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                        raise StoreLocked(
+                            f"the data directory {self.root} is busy: another job holds its lock"
+                            + (f" ({holder})" if holder else "")
+                            + ". Nothing was written; try again when it has finished."
+                        ) from None
+                    time.sleep(0.1)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{what}, pid {os.getpid()}, since {iso_utc(now())}".encode(), 0)
+            writer = Writer(self)
+            writer.recover()
+            yield writer
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)  # closing releases the lock
+
+
+class Writer:
+    """Publishes snapshots and quarantine files. Only exists while the store's lock is held."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.staging = store.root / STAGING
+
+    def recover(self) -> None:
+        """Undo what a crashed writer left: renamed files the manifest does not list, staged
+        files, and a torn last manifest line."""
+        pending = self.staging / PENDING
+        if pending.exists():
+            try:
+                paths = json.loads(pending.read_text())
+            except (json.JSONDecodeError, OSError):
+                paths = []  # pending.json itself was torn: no rename had started
+            listed = {m.path for m in self.store.published()}
+            listed.update(c.get("quarantine_file") or "" for c in self.store.commits())
+            for rel in paths:
+                if rel not in listed:
+                    with contextlib.suppress(FileNotFoundError):
+                        (self.store.root / rel).unlink()
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(parents=True)
+        manifest = self.store.manifest_path
+        if manifest.exists():
+            data = manifest.read_bytes()
+            if data and not data.endswith(b"\n"):
+                with open(manifest, "r+b") as fh:
+                    fh.truncate(data.rfind(b"\n") + 1)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+
+    def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
+        """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
+        missing = set(SNAPSHOT_SCHEMA) - set(frame.columns)
+        if missing:
+            raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
+        path = self.staging / f"{meta.snapshot_id}.parquet"
+        frame.select(
+            [pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]
+        ).sort("contact_id").write_parquet(path, compression="zstd", statistics=True)
+        faults.point("staged-written")
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        return Staged(meta=meta, staged_path=path)
+
+    def stage_quarantine(self, frame: pl.DataFrame) -> Path:
+        path = self.staging / "quarantine.csv"
+        frame.write_csv(path)
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        return path
+
+    def check(self, meta: SnapshotMeta, published: dict[str, SnapshotMeta]) -> bool:
+        """True if this snapshot is new; False if the same input is already published.
+        Raises ``SnapshotConflict`` if different input for the same campaign and time is."""
+        old = published.get(meta.snapshot_id)
+        if old is None:
+            return True
+        if old.fingerprint == meta.fingerprint:
+            return False
+        raise SnapshotConflict(
+            f"campaign {meta.campaign_id} at {meta.snapshot_time} is already published from "
+            f"{old.input or old.source!r} (snapshot {old.snapshot_id}), and {meta.input!r} has "
+            "different content for the same campaign and time. Nothing was written; a snapshot "
+            "is never changed once published."
+        )
+
+    def commit(
+        self,
+        staged: list[Staged],
+        *,
+        input_name: str,
+        quarantine: Path | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> CommitResult:
+        """Publish staged snapshots (and a quarantine file) as one manifest line."""
+        result = CommitResult()
+        if not staged and quarantine is None:
+            return result
+        committed_at = iso_utc(now())
+        commit_id = hashlib.sha256(
+            (input_name + "".join(s.meta.snapshot_id for s in staged) + committed_at).encode()
+        ).hexdigest()[:16]
+        moves: list[tuple[Path, str]] = []
+        metas = []
+        for s in staged:
+            meta = SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at})
+            metas.append(meta)
+            moves.append((s.staged_path, meta.path))
+        quarantine_rel = None
+        if quarantine is not None:
+            stem = Path(input_name).name.rsplit(".", 1)[0][:80] or "input"
+            quarantine_rel = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
+            moves.append((quarantine, quarantine_rel))
+
+        pending = self.staging / PENDING
+        _write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
+        faults.point("pending-written")
+        for src, rel in moves:
+            dest = self.store.root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+            _fsync_dir(dest.parent)
+            faults.point("renamed")
+        record = {
+            "v": MANIFEST_VERSION,
+            "commit_id": commit_id,
+            "committed_at": committed_at,
+            "input": input_name,
+            "quarantine_file": quarantine_rel,
+            "snapshots": [asdict(m) for m in metas],
+            **(extra or {}),
+        }
+        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        with open(self.store.manifest_path, "ab") as fh:
+            half = len(line) // 2
+            fh.write(line[:half])
+            fh.flush()
+            faults.point("manifest-half-written")
+            fh.write(line[half:])
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(self.store.root)
+        faults.point("manifest-written")
+        pending.unlink()
+        result.published = metas
+        result.quarantine_file = quarantine_rel
+        return result
