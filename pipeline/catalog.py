@@ -140,7 +140,9 @@ def load_catalog(path: Path = CATALOG_PATH) -> Catalog:
         if s.category not in CATEGORIES:
             raise CatalogError(f"{path}: state {s.code!r} has unknown category {s.category!r}")
         if s.funnel_stage not in FUNNEL_STAGES:
-            raise CatalogError(f"{path}: state {s.code!r} has unknown funnel stage {s.funnel_stage!r}")
+            raise CatalogError(
+                f"{path}: state {s.code!r} has unknown funnel stage {s.funnel_stage!r}"
+            )
     catalog = Catalog(
         states=states,
         legacy_label=legacy["label"],
@@ -185,5 +187,7 @@ def state_exprs(
 def normalize_state(raw: str | None, *, legacy_state: str | None = None) -> tuple[str, bool]:
     """The same mapping for one value (for messages and tests); the pipeline uses ``state_exprs``."""
     s, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state)
-    row = pl.DataFrame({"raw": [raw]}, schema={"raw": pl.String}).select(s, legacy.alias("l")).row(0)
+    row = (
+        pl.DataFrame({"raw": [raw]}, schema={"raw": pl.String}).select(s, legacy.alias("l")).row(0)
+    )
     return row[0], row[1]

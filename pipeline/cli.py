@@ -5,37 +5,16 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .clock import parse_as_of
-from .config import Config, load_config
+from .clictx import AsOf, Context, pass_ctx
+from .config import load_config
 from .console import Console
 from .errors import PipelineError
-
-
-@dataclass
-class Context:
-    config: Config
-    console: Console
-    debug: bool
-
-
-pass_ctx = click.make_pass_decorator(Context)
-
-
-class AsOf(click.ParamType):
-    name = "TIME"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        try:
-            return parse_as_of(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO-8601 time, e.g. 2026-11-28T06:00:00+01:00", param, ctx)
 
 
 @click.group(
@@ -59,29 +38,59 @@ class AsOf(click.ParamType):
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(__version__, prog_name="campaign-reports")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: Path | None, config_path: Path | None, quiet: bool, debug: bool) -> None:
+def cli(
+    ctx: click.Context, data_dir: Path | None, config_path: Path | None, quiet: bool, debug: bool
+) -> None:
     """Campaign state reports for mluvii WhatsApp campaigns.
 
     Ingest contact-state exports into an immutable snapshot store, build the DuckDB warehouse,
     and render daily HTML reports. Run any command with --help for its options.
     """
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        )
     config = load_config(config_path, overrides={"data_dir": data_dir})
     ctx.obj = Context(config=config, console=Console(quiet=quiet), debug=debug)
 
 
-@cli.command(epilog="Examples:\n\n\b\n  campaign-reports ingest inbox/campaign-1234_20261128T060000Z.csv\n"
-             "  campaign-reports ingest --campaign 1234 --snapshot-time 2026-11-28T06:00:00+01:00 export.csv\n"
-             "  campaign-reports ingest --encoding cp1250 excel-export.csv")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--campaign", "campaign_id", help="Campaign id for every row (beats a column and the file name).")
-@click.option("--snapshot-time", type=AsOf(), help="Snapshot time for every row, ISO-8601 (without an offset: UTC).")
-@click.option("--encoding", type=click.Choice(["utf-8", "cp1250"]), help="CSV encoding (default: ingest.encoding, utf-8).")
-@click.option("--delimiter", type=click.Choice([",", ";", "tab", "auto"]), help="CSV delimiter (default: auto, from the header line).")
+@cli.command(
+    epilog="Examples:\n\n\b\n  campaign-reports ingest inbox/campaign-1234_20261128T060000Z.csv\n"
+    "  campaign-reports ingest --campaign 1234 --snapshot-time 2026-11-28T06:00:00+01:00 export.csv\n"
+    "  campaign-reports ingest --encoding cp1250 excel-export.csv"
+)
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--campaign",
+    "campaign_id",
+    help="Campaign id for every row (beats a column and the file name).",
+)
+@click.option(
+    "--snapshot-time",
+    type=AsOf(),
+    help="Snapshot time for every row, ISO-8601 (without an offset: UTC).",
+)
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "cp1250"]),
+    help="CSV encoding (default: ingest.encoding, utf-8).",
+)
+@click.option(
+    "--delimiter",
+    type=click.Choice([",", ";", "tab", "auto"]),
+    help="CSV delimiter (default: auto, from the header line).",
+)
 @pass_ctx
-def ingest(obj: Context, files: tuple[Path, ...], campaign_id: str | None, snapshot_time: Any,
-           encoding: str | None, delimiter: str | None) -> None:
+def ingest(
+    obj: Context,
+    files: tuple[Path, ...],
+    campaign_id: str | None,
+    snapshot_time: Any,
+    encoding: str | None,
+    delimiter: str | None,
+) -> None:
     """Load export files (CSV, Parquet, JSON) into the snapshot store.
 
     Each file is accounted for: rows read = rows loaded + rows quarantined. Bad rows go to
@@ -92,10 +101,16 @@ def ingest(obj: Context, files: tuple[Path, ...], campaign_id: str | None, snaps
     from .ingest import IngestOptions, ingest_files
     from .store import Store
 
-    options = IngestOptions(campaign_id=campaign_id, snapshot_time=snapshot_time, encoding=encoding,
-                            delimiter=delimiter)
-    reports = ingest_files(list(files), store=Store(obj.config.data_dir), config=obj.config,
-                           console=obj.console, options=options)
+    options = IngestOptions(
+        campaign_id=campaign_id, snapshot_time=snapshot_time, encoding=encoding, delimiter=delimiter
+    )
+    reports = ingest_files(
+        list(files),
+        store=Store(obj.config.data_dir),
+        config=obj.config,
+        console=obj.console,
+        options=options,
+    )
     rejected = [r for r in reports if not r.ok]
     if rejected:
         raise PipelineError(f"{len(rejected)} of {len(reports)} file(s) rejected (see above)")
@@ -103,9 +118,19 @@ def ingest(obj: Context, files: tuple[Path, ...], campaign_id: str | None, snaps
 
 @cli.command(epilog="Example: campaign-reports --data-dir demo-data demo")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic tenant.")
-@click.option("--scale", default=1.0, show_default=True, help="Multiply every campaign's size (0.1 for a quick look).")
-@click.option("--as-of", type=AsOf(), default="2026-11-27T23:00:00Z", show_default=True,
-              help="The end of the demo's history.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    help="Multiply every campaign's size (0.1 for a quick look).",
+)
+@click.option(
+    "--as-of",
+    type=AsOf(),
+    default="2026-11-27T23:00:00Z",
+    show_default=True,
+    help="The end of the demo's history.",
+)
 @pass_ctx
 def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     """Build a synthetic tenant and run the whole pipeline on it.
@@ -116,6 +141,10 @@ def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     from .demo import run_demo
 
     run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
+
+
+# Commands defined in their stage's module are registered here, one line each.
+# (register further commands below this line)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -81,7 +81,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             return float(value)
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name!r}: {value!r} is not a valid {type(default).__name__}") from exc
+        raise ConfigError(
+            f"setting {name!r}: {value!r} is not a valid {type(default).__name__}"
+        ) from exc
 
 
 def load_config(
@@ -141,7 +143,12 @@ def validate(cfg: Config) -> None:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"timezone {cfg.timezone!r} is not a known IANA time zone") from exc
-    if cfg.ingest.encoding.lower().replace("_", "-") not in {"utf-8", "utf8", "cp1250", "windows-1250"}:
+    if cfg.ingest.encoding.lower().replace("_", "-") not in {
+        "utf-8",
+        "utf8",
+        "cp1250",
+        "windows-1250",
+    }:
         raise ConfigError(
             f"ingest.encoding {cfg.ingest.encoding!r} is not supported: use utf-8 or cp1250"
         )

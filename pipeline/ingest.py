@@ -25,7 +25,15 @@ from .config import PHONE_KEY_ENV, Config, Secret
 from .console import Console
 from .errors import IngestError, PipelineError
 from .sources.files import read_file
-from .store import SNAPSHOT_SCHEMA, CommitResult, SnapshotMeta, Store, Writer, iso_utc, snapshot_id_for
+from .store import (
+    SNAPSHOT_SCHEMA,
+    CommitResult,
+    SnapshotMeta,
+    Store,
+    Writer,
+    iso_utc,
+    snapshot_id_for,
+)
 
 CAMPAIGN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 DUPLICATE = "duplicate row (same contact and state as an earlier row)"
@@ -69,11 +77,14 @@ class FileReport:
         ]
         if self.reasons:
             parts.append(
-                "  quarantined: " + "; ".join(f"{n:,} {r}" for r, n in self.reasons.most_common())
+                "  quarantined: "
+                + "; ".join(f"{n:,} {r}" for r, n in self.reasons.most_common())
                 + (f" (in {self.quarantine_file})" if self.quarantine_file else "")
             )
         if self.published:
-            parts.append(f"  {len(self.published)} snapshot(s) published: " + _describe(self.published))
+            parts.append(
+                f"  {len(self.published)} snapshot(s) published: " + _describe(self.published)
+            )
         if self.already_present:
             parts.append(
                 f"  {len(self.already_present)} snapshot(s) already in the store, nothing added: "
@@ -86,12 +97,16 @@ class FileReport:
                 + ", ".join(f"{raw!r} ({n:,})" for raw, n in self.unknown_states.most_common(10))
             )
         if self.legacy_rows:
-            parts.append(f"  {self.legacy_rows:,} rows in the legacy state Successfully Submitted, mapped")
+            parts.append(
+                f"  {self.legacy_rows:,} rows in the legacy state Successfully Submitted, mapped"
+            )
         return "\n".join(parts)
 
 
 def _describe(metas: list[SnapshotMeta]) -> str:
-    shown = ", ".join(f"campaign {m.campaign_id} at {m.snapshot_time[:19]}Z ({m.rows:,} rows)" for m in metas[:5])
+    shown = ", ".join(
+        f"campaign {m.campaign_id} at {m.snapshot_time[:19]}Z ({m.rows:,} rows)" for m in metas[:5]
+    )
     return shown + (f" and {len(metas) - 5} more" if len(metas) > 5 else "")
 
 
@@ -121,11 +136,16 @@ def parse_time(col: pl.Expr, tz: str) -> pl.Expr:
         .str.replace(r" (\d{1,2}):", " 0${1}:")  # 28.11.2026 6:00 -> 06:00
     )
     with_offset = pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us") for f in _OFFSET_FORMATS]
+        [
+            text.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
+            for f in _OFFSET_FORMATS
+        ]
     )
-    naive = pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS]
-    ).dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    naive = (
+        pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in _NAIVE_FORMATS])
+        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
     return pl.coalesce([with_offset, naive])
 
 
@@ -156,10 +176,10 @@ def hmac_phones(phones: pl.Series, key: Secret) -> pl.Series:
     raw = raw.ljust(64, b"\0")
     ipad = bytes(b ^ 0x36 for b in raw).hex()
     opad = bytes(b ^ 0x5C for b in raw).hex()
-    frame = pl.DataFrame({"phone": phones})
     con = duckdb.connect()
     try:
-        out = con.execute(
+        con.register("frame", pl.DataFrame({"phone": phones}).to_arrow())
+        out = con.execute(  # type: ignore[attr-defined]
             "SELECT CASE WHEN phone IS NULL THEN NULL ELSE "
             "sha256(unhex(?) || unhex(sha256(unhex(?) || encode(phone)))) END AS h FROM frame",
             [opad, ipad],
@@ -190,7 +210,9 @@ def ingest_files(
         for path in paths:
             report = FileReport(path=str(path))
             try:
-                ingest_one(path, writer=writer, config=config, console=console, options=opts, report=report)
+                ingest_one(
+                    path, writer=writer, config=config, console=console, options=opts, report=report
+                )
             except PipelineError as exc:
                 report.error = exc
             console.info(report.summary())
@@ -216,7 +238,9 @@ def ingest_one(
     fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()
 
     campaign_col, time_col = _campaign_and_time(path, frame, config, options)
-    frame = frame.with_columns(campaign_col.alias("campaign_id"), time_col.alias("snapshot_time_text"))
+    frame = frame.with_columns(
+        campaign_col.alias("campaign_id"), time_col.alias("snapshot_time_text")
+    )
 
     if "phone" in frame.columns:
         key = config.phone_key()
@@ -238,41 +262,63 @@ def ingest_one(
     }
     state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
     blank = lambda e: e.is_null() | (e.str.strip_chars() == "")  # noqa: E731
-    parsed = frame.lazy().with_columns(
-        pl.col("contact_id").str.strip_chars().alias("contact_id"),
-        parse_time(pl.col("snapshot_time_text"), tz).alias("snapshot_time"),
-        parse_time(text["created"], tz).alias("created"),
-        parse_time(text["retry_scheduled"], tz).alias("retry_scheduled"),
-        text["retry_count"].str.strip_chars().cast(pl.Int32, strict=False).alias("retry_count"),
-        state.alias("state_code"),
-        legacy.alias("legacy"),
-        text["phone_hash"].alias("phone_hash"),
-    ).with_columns(
-        pl.when(blank(pl.col("contact_id"))).then(pl.lit("missing contact id"))
-        .when(blank(pl.col("state"))).then(pl.lit("missing state"))
-        .when(blank(pl.col("campaign_id"))).then(pl.lit("missing campaign id"))
-        .when(~pl.col("campaign_id").str.contains(CAMPAIGN_ID_RE)).then(pl.lit("invalid campaign id (letters, digits, _ . - only)"))
-        .when(pl.col("snapshot_time").is_null()).then(pl.lit("unparsable snapshot time"))
-        .when(pl.col("created").is_null() & ~blank(text["created"])).then(pl.lit("unparsable created time"))
-        .when(pl.col("retry_scheduled").is_null() & ~blank(text["retry_scheduled"])).then(pl.lit("unparsable retry scheduled time"))
-        .when(pl.col("retry_count").is_null() & ~blank(text["retry_count"])).then(pl.lit("retry count is not a whole number"))
-        .otherwise(None)
-        .alias("reason")
+    parsed = (
+        frame.lazy()
+        .with_columns(
+            pl.col("contact_id").str.strip_chars().alias("contact_id"),
+            parse_time(pl.col("snapshot_time_text"), tz).alias("snapshot_time"),
+            parse_time(text["created"], tz).alias("created"),
+            parse_time(text["retry_scheduled"], tz).alias("retry_scheduled"),
+            text["retry_count"].str.strip_chars().cast(pl.Int32, strict=False).alias("retry_count"),
+            state.alias("state_code"),
+            legacy.alias("legacy"),
+            text["phone_hash"].alias("phone_hash"),
+        )
+        .with_columns(
+            pl.when(blank(pl.col("contact_id")))
+            .then(pl.lit("missing contact id"))
+            .when(blank(pl.col("state")))
+            .then(pl.lit("missing state"))
+            .when(blank(pl.col("campaign_id")))
+            .then(pl.lit("missing campaign id"))
+            .when(~pl.col("campaign_id").str.contains(CAMPAIGN_ID_RE))
+            .then(pl.lit("invalid campaign id (letters, digits, _ . - only)"))
+            .when(pl.col("snapshot_time").is_null())
+            .then(pl.lit("unparsable snapshot time"))
+            .when(pl.col("created").is_null() & ~blank(text["created"]))
+            .then(pl.lit("unparsable created time"))
+            .when(pl.col("retry_scheduled").is_null() & ~blank(text["retry_scheduled"]))
+            .then(pl.lit("unparsable retry scheduled time"))
+            .when(pl.col("retry_count").is_null() & ~blank(text["retry_count"]))
+            .then(pl.lit("retry count is not a whole number"))
+            .otherwise(None)
+            .alias("reason")
+        )
     )
     # Among valid rows: a contact twice with different states is a conflict (all its rows are
     # quarantined: which one is true is unknown); the same contact and state again is a repeat.
-    key = ["campaign_id", "snapshot_time", "contact_id"]
+    group = ["campaign_id", "snapshot_time", "contact_id", "reason"]
     valid_rows = pl.col("reason").is_null()
-    checked = parsed.with_columns(
-        pl.when(valid_rows).then(pl.col("state_code").n_unique().over([*key, "reason"])).alias("_states"),
-        pl.when(valid_rows).then(pl.col("source_row").rank("ordinal").over([*key, "reason"])).alias("_nth"),
-    ).with_columns(
-        pl.when(pl.col("reason").is_not_null()).then(pl.col("reason"))
-        .when(pl.col("_states") > 1).then(pl.lit("contact id appears more than once with different states"))
-        .when(pl.col("_nth") > 1).then(pl.lit(DUPLICATE))
-        .otherwise(None)
-        .alias("reason")
-    ).drop("_states", "_nth").collect()
+    checked = (
+        parsed.with_columns(
+            pl.when(valid_rows).then(pl.col("state_code").n_unique().over(group)).alias("_states"),
+            pl.when(valid_rows)
+            .then(pl.col("source_row").rank("ordinal").over(group))
+            .alias("_nth"),
+        )
+        .with_columns(
+            pl.when(pl.col("reason").is_not_null())
+            .then(pl.col("reason"))
+            .when(pl.col("_states") > 1)
+            .then(pl.lit("contact id appears more than once with different states"))
+            .when(pl.col("_nth") > 1)
+            .then(pl.lit(DUPLICATE))
+            .otherwise(None)
+            .alias("reason")
+        )
+        .drop("_states", "_nth")
+        .collect()
+    )
 
     bad = checked.filter(pl.col("reason").is_not_null())
     good = checked.filter(pl.col("reason").is_null())
@@ -280,7 +326,8 @@ def ingest_one(
     limit = config.ingest.max_invalid_fraction
     if invalid > limit * report.rows_read:
         examples = "; ".join(
-            f"row {r['source_row']}: {r['reason']}" for r in bad.filter(pl.col("reason") != DUPLICATE).head(3).iter_rows(named=True)
+            f"row {r['source_row']}: {r['reason']}"
+            for r in bad.filter(pl.col("reason") != DUPLICATE).head(3).iter_rows(named=True)
         )
         raise IngestError(
             name,
@@ -343,12 +390,20 @@ def ingest_one(
     quarantine = None
     if bad.height:
         keep = {
-            "source_row": "source_row", "reason": "reason", "campaign_id": "campaign_id",
-            "snapshot_time_text": "snapshot_time", "contact_id": "contact_id", "state": "state",
-            "created_text": "created", "retry_count_text": "retry_count",
-            "retry_scheduled_text": "retry_scheduled", "phone_hash": "phone_hash",
+            "source_row": "source_row",
+            "reason": "reason",
+            "campaign_id": "campaign_id",
+            "snapshot_time_text": "snapshot_time",
+            "contact_id": "contact_id",
+            "state": "state",
+            "created_text": "created",
+            "retry_count_text": "retry_count",
+            "retry_scheduled_text": "retry_scheduled",
+            "phone_hash": "phone_hash",
         }
-        q = bad.select(pl.col(k).alias(v) for k, v in keep.items() if k in bad.columns).sort("source_row")
+        q = bad.select(pl.col(k).alias(v) for k, v in keep.items() if k in bad.columns).sort(
+            "source_row"
+        )
         quarantine = writer.stage_quarantine(_neutralise(q))
     result: CommitResult = writer.commit(staged, input_name=name, quarantine=quarantine)
     report.published = result.published
@@ -360,7 +415,10 @@ def ingest_one(
 def _neutralise(frame: pl.DataFrame) -> pl.DataFrame:
     """Cells that a spreadsheet would run as a formula get a leading apostrophe."""
     return frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c)).alias(c)
+        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
+        .then("'" + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
         for c, t in frame.schema.items()
         if t == pl.String
     )
@@ -395,7 +453,10 @@ def _campaign_and_time(
     elif groups.get("snapshot_time"):
         parsed = parse_time_text(groups["snapshot_time"], config.timezone)
         if parsed is None:
-            raise IngestError(str(path), f"the time {groups['snapshot_time']!r} in the file name is not a valid time")
+            raise IngestError(
+                str(path),
+                f"the time {groups['snapshot_time']!r} in the file name is not a valid time",
+            )
         time_col = pl.lit(iso_utc(parsed), pl.String)
     else:
         raise IngestError(
@@ -408,4 +469,11 @@ def _campaign_and_time(
     return campaign, time_col
 
 
-__all__ = ["SNAPSHOT_SCHEMA", "FileReport", "IngestOptions", "ingest_files", "parse_time", "parse_time_text"]
+__all__ = [
+    "SNAPSHOT_SCHEMA",
+    "FileReport",
+    "IngestOptions",
+    "ingest_files",
+    "parse_time",
+    "parse_time_text",
+]

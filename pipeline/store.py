@@ -174,7 +174,7 @@ class Store:
     def manifest_frame(self) -> pl.DataFrame:
         """The published snapshots as a table (one row per snapshot)."""
         metas = self.published()
-        schema = {
+        schema: dict[str, Any] = {
             "snapshot_id": pl.String,
             "campaign_id": pl.String,
             "snapshot_time": UTC_US,
@@ -193,7 +193,9 @@ class Store:
         rows = [{k: getattr(m, k) for k in schema} for m in metas]
         return (
             pl.DataFrame(rows, schema_overrides={"snapshot_time": pl.String})
-            .with_columns(pl.col("snapshot_time").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us"))
+            .with_columns(
+                pl.col("snapshot_time").str.to_datetime(time_zone="UTC").dt.cast_time_unit("us")
+            )
             .select(list(schema))
         )
 
@@ -290,9 +292,9 @@ class Writer:
         if missing:
             raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
         path = self.staging / f"{meta.snapshot_id}.parquet"
-        frame.select(
-            [pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]
-        ).sort("contact_id").write_parquet(path, compression="zstd", statistics=True)
+        frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
+            "contact_id"
+        ).write_parquet(path, compression="zstd", statistics=True)
         faults.point("staged-written")
         with open(path, "rb+") as fh:
             os.fsync(fh.fileno())

@@ -25,14 +25,43 @@ from ..errors import IngestError
 #: Canonical column -> accepted names. Names are compared case-insensitively with everything but
 #: letters and digits removed, so "Contact ID", "contact_id" and "contactId" are the same.
 ALIASES: dict[str, tuple[str, ...]] = {
-    "contact_id": ("contact_id", "contactId", "id", "identity_id", "contact", "kontakt", "id_kontaktu"),
+    "contact_id": (
+        "contact_id",
+        "contactId",
+        "id",
+        "identity_id",
+        "contact",
+        "kontakt",
+        "id_kontaktu",
+    ),
     "state": ("state", "status", "contact_state", "identity_state", "stav"),
     "campaign_id": ("campaign_id", "campaignId", "campaign", "kampan", "id_kampane"),
-    "snapshot_time": ("snapshot_time", "snapshotTime", "snapshot_at", "exported_at", "export_time", "as_of"),
+    "snapshot_time": (
+        "snapshot_time",
+        "snapshotTime",
+        "snapshot_at",
+        "exported_at",
+        "export_time",
+        "as_of",
+    ),
     "created": ("created", "created_at", "createdAt", "created_time", "vytvoreno"),
     "retry_count": ("retry_count", "retryCount", "retries"),
-    "retry_scheduled": ("retry_scheduled", "retryScheduledDate", "retry_scheduled_date", "retry_scheduled_at", "next_retry"),
-    "phone": ("phone", "phone_number", "guest_phone", "guest_phone_number", "oo1_guest_phone", "telefon", "msisdn"),
+    "retry_scheduled": (
+        "retry_scheduled",
+        "retryScheduledDate",
+        "retry_scheduled_date",
+        "retry_scheduled_at",
+        "next_retry",
+    ),
+    "phone": (
+        "phone",
+        "phone_number",
+        "guest_phone",
+        "guest_phone_number",
+        "oo1_guest_phone",
+        "telefon",
+        "msisdn",
+    ),
 }
 REQUIRED = ("contact_id", "state")
 
@@ -181,7 +210,12 @@ def read_csv(path: Path, data: bytes, *, encoding: str, delimiter: str) -> pl.Da
             hint="Check that every line has as many fields as the header and quotes are closed.",
         ) from None
     if frame.height == 0:
-        raise IngestError(str(path), "the file has a header but no rows", line=2, hint="An empty file is not a snapshot.")
+        raise IngestError(
+            str(path),
+            "the file has a header but no rows",
+            line=2,
+            hint="An empty file is not a snapshot.",
+        )
     return _select(frame, mapping)
 
 
@@ -196,7 +230,9 @@ def read_parquet(path: Path) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise IngestError(str(path), f"the Parquet file cannot be read ({exc})") from None
     if frame.height == 0:
-        raise IngestError(str(path), "the file has no rows", hint="An empty file is not a snapshot.")
+        raise IngestError(
+            str(path), "the file has no rows", hint="An empty file is not a snapshot."
+        )
     return _select(_to_text(frame), mapping)
 
 
@@ -210,8 +246,10 @@ def read_json(path: Path, data: bytes) -> pl.DataFrame:
             frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
         except pl.exceptions.PolarsError:
             frame = None  # broken JSON or mixed types: the slow path names the problem
-        if frame is not None and frame.height and all(
-            not isinstance(t, pl.List | pl.Struct) for t in frame.schema.values()
+        if (
+            frame is not None
+            and frame.height
+            and all(not isinstance(t, pl.List | pl.Struct) for t in frame.schema.values())
         ):
             mapping = canonical_columns(path, frame.columns)
             return _select(_to_text(frame.select(list(mapping))), mapping)
@@ -238,14 +276,14 @@ def _read_json_slow(path: Path, data: bytes) -> pl.DataFrame:
     if isinstance(doc, dict) and isinstance(doc.get("identities"), list):
         doc = doc["identities"]
     if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):
-        raise IngestError(str(path), "expected a JSON array of objects (the API's identities array)")
+        raise IngestError(
+            str(path), "expected a JSON array of objects (the API's identities array)"
+        )
     if not doc:
         raise IngestError(str(path), "the array is empty", hint="An empty file is not a snapshot.")
     names = list(dict.fromkeys(key for item in doc for key in item))
     mapping = canonical_columns(path, names)
-    frame = pl.DataFrame(
-        {name: [item.get(name) for item in doc] for name in mapping}, strict=False
-    )
+    frame = pl.DataFrame({name: [item.get(name) for item in doc] for name in mapping}, strict=False)
     return _select(_to_text(frame), mapping)
 
 
@@ -258,7 +296,9 @@ def _to_text(frame: pl.DataFrame) -> pl.DataFrame:
             if dtype.time_zone is None:
                 exprs.append(col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f"))
             else:
-                exprs.append(col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00"))
+                exprs.append(
+                    col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+                )
         else:
             exprs.append(col.cast(pl.String))
     return frame.select(exprs)
@@ -281,7 +321,9 @@ def read_file(path: Path, *, encoding: str, delimiter: str) -> tuple[str, pl.Dat
     except OSError as exc:
         raise IngestError(str(path), f"cannot be read ({exc.strerror})") from None
     if not data:
-        raise IngestError(str(path), "the file is empty (0 bytes)", hint="An empty file is not a snapshot.")
+        raise IngestError(
+            str(path), "the file is empty (0 bytes)", hint="An empty file is not a snapshot."
+        )
     if fmt == "json":
         return fmt, read_json(path, data)
     return fmt, read_csv(path, data, encoding=encoding, delimiter=delimiter)

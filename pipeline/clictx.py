@@ -1,0 +1,38 @@
+"""Shared pieces of the CLI: the context object every command receives, and parameter types.
+
+Commands that live in their stage's module (``warehouse``, ``report``...) import ``pass_ctx``
+from here and are registered in ``pipeline.cli``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from .clock import parse_as_of
+from .config import Config
+from .console import Console
+
+
+@dataclass
+class Context:
+    config: Config
+    console: Console
+    debug: bool
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+class AsOf(click.ParamType):
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return parse_as_of(str(value))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO-8601 time, e.g. 2026-11-28T06:00:00+01:00", param, ctx
+            )
