@@ -1,20 +1,26 @@
-"""Named crash points for the crash-safety tests.
+"""Named fault points for the crash-safety and locking tests.
 
 ``CAMPAIGN_REPORTS_CRASH_AT=<point>[:<n>]`` makes the process kill itself with SIGKILL the n-th
-time (default first) it passes ``point``. Unset, ``point`` costs one dictionary lookup.
+time (default: the first) it passes ``point``; ``CAMPAIGN_REPORTS_PAUSE_AT=<point>`` makes it
+sleep there for a minute (so that a test can act while a writer holds the lock). Unset, a point
+costs two dictionary lookups.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
-_ENV = "CAMPAIGN_REPORTS_CRASH_AT"
+_CRASH = "CAMPAIGN_REPORTS_CRASH_AT"
+_PAUSE = "CAMPAIGN_REPORTS_PAUSE_AT"
 _seen: dict[str, int] = {}
 
 
 def point(name: str) -> None:
-    spec = os.environ.get(_ENV)
+    if os.environ.get(_PAUSE) == name:
+        time.sleep(60)
+    spec = os.environ.get(_CRASH)
     if not spec:
         return
     target, _, nth = spec.partition(":")

@@ -179,13 +179,15 @@ def hmac_phones(phones: pl.Series, key: Secret) -> pl.Series:
     con = duckdb.connect()
     try:
         con.register("frame", pl.DataFrame({"phone": phones}).to_arrow())
-        out = con.execute(  # type: ignore[attr-defined]
+        table = con.sql(
             "SELECT CASE WHEN phone IS NULL THEN NULL ELSE "
             "sha256(unhex(?) || unhex(sha256(unhex(?) || encode(phone)))) END AS h FROM frame",
-            [opad, ipad],
-        ).pl()
+            params=[opad, ipad],
+        ).to_arrow_table()
     finally:
         con.close()
+    out = pl.from_arrow(table)
+    assert isinstance(out, pl.DataFrame)
     return out.get_column("h")
 
 

@@ -1,0 +1,50 @@
+"""Shared fixtures: a fresh data directory and a quiet ingest helper."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import Config, IngestConfig
+from pipeline.console import Console
+from pipeline.ingest import FileReport, IngestOptions, ingest_files
+from pipeline.store import Store
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+def make_config(data_dir: Path, **ingest: object) -> Config:
+    return Config(data_dir=data_dir, ingest=IngestConfig(**ingest))  # type: ignore[arg-type]
+
+
+def ingest(
+    data_dir: Path,
+    *paths: Path,
+    config: Config | None = None,
+    console: Console | None = None,
+    **opts: object,
+) -> list[FileReport]:
+    return ingest_files(
+        list(paths),
+        store=Store(data_dir),
+        config=config or make_config(data_dir),
+        console=console or Console.silent(),
+        options=IngestOptions(**opts),  # type: ignore[arg-type]
+    )
+
+
+def store_listing(data_dir: Path) -> dict[str, str]:
+    """Every file of the store (not the lock or staging area) with its content hash."""
+    out = {}
+    for p in sorted(data_dir.rglob("*")):
+        rel = p.relative_to(data_dir).as_posix()
+        if p.is_file() and rel != ".lock" and not rel.startswith(".staging"):
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
