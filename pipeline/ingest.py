@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import duckdb
 import polars as pl
 
 from .catalog import OTHER, state_exprs
+from .clock import now
 from .config import PHONE_KEY_ENV, Config, Secret
 from .console import Console
 from .errors import IngestError, PipelineError
@@ -133,7 +135,7 @@ def parse_time(col: pl.Expr, tz: str) -> pl.Expr:
         col.str.strip_chars()
         .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
         .str.replace(r"[Zz]$", "+00:00")
-        .str.replace(r" (\d{1,2}):", " 0${1}:")  # 28.11.2026 6:00 -> 06:00
+        .str.replace(r" (\d):", " 0${1}:")  # 28.11.2026 6:00 -> 06:00
     )
     with_offset = pl.coalesce(
         [
@@ -218,8 +220,32 @@ def ingest_files(
             except PipelineError as exc:
                 report.error = exc
             console.info(report.summary())
+            _log_report(store, report)
             reports.append(report)
     return reports
+
+
+def _log_report(store: Store, report: FileReport) -> None:
+    """Append the file's accounting to ``logs/ingest.jsonl`` (rejections included)."""
+    record = {
+        "at": iso_utc(now()),
+        "file": report.path,
+        "status": "ok" if report.ok else "rejected",
+        "rows_read": report.rows_read,
+        "rows_loaded": report.rows_loaded,
+        "rows_quarantined": report.rows_quarantined,
+        "quarantine_reasons": dict(report.reasons),
+        "unknown_states": dict(report.unknown_states),
+        "legacy_rows": report.legacy_rows,
+        "published": [m.snapshot_id for m in report.published],
+        "already_present": [m.snapshot_id for m in report.already_present],
+        "quarantine_file": report.quarantine_file,
+        "error": str(report.error) if report.error else None,
+    }
+    log_dir = store.root / "logs"
+    log_dir.mkdir(exist_ok=True)
+    with open(log_dir / "ingest.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def ingest_one(

@@ -41,10 +41,11 @@ def ingest(
 
 
 def store_listing(data_dir: Path) -> dict[str, str]:
-    """Every file of the store (not the lock or staging area) with its content hash."""
+    """Every file of the store with its content hash: the manifest, snapshots and quarantine
+    (not the lock, the staging area, or logs/, where rejections are recorded)."""
     out = {}
     for p in sorted(data_dir.rglob("*")):
         rel = p.relative_to(data_dir).as_posix()
-        if p.is_file() and rel != ".lock" and not rel.startswith(".staging"):
+        if p.is_file() and rel != ".lock" and not rel.startswith((".staging", "logs/")):
             out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
