@@ -143,8 +143,56 @@ def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
 
 
+@cli.command(
+    epilog="Examples:\n\n\b\n  campaign-reports erase --contact 123456\n"
+    "  campaign-reports erase --contact 123456 --yes"
+)
+@click.option(
+    "--contact", "contact_id", required=True, help="The contact id to erase, e.g. --contact 123456."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def erase(obj: Context, contact_id: str, yes: bool) -> None:
+    """Remove one contact everywhere, for good.
+
+    Rewrites every snapshot and quarantine file that holds the contact without it, rebuilds the
+    warehouse and the rendered reports from the cleaned store, and keeps the contact on a
+    suppression list so that a later file or export does not bring it back.
+    """
+    from .retention import erase_contact
+
+    if not yes:
+        click.confirm(
+            f"Erase contact {contact_id} from {obj.config.data_dir} for good?", abort=True
+        )
+    erase_contact(obj.config, obj.console, contact_id)
+    _rebuild_after_erase(obj)
+
+
+def _rebuild_after_erase(obj: Context) -> None:
+    """Derived data (warehouse, reports) is rebuilt from the cleaned store."""
+    from .retention import rebuild_derived
+
+    rebuild_derived(obj.config, obj.console)
+
+
+@cli.command(epilog="Example: campaign-reports retention --as-of 2026-11-28T06:00:00Z")
+@click.option("--as-of", type=AsOf(), help="The time that ages are measured from (default: now).")
+@pass_ctx
+def retention(obj: Context, as_of: Any) -> None:
+    """Remove raw snapshots and quarantine files older than the configured limits.
+
+    Limits are retention.snapshots_days (default 400) and retention.quarantine_days (default 90);
+    0 keeps data for ever. Removals are recorded in the manifest.
+    """
+    from .retention import apply_retention
+
+    apply_retention(obj.config, obj.console, as_of)
+
+
 # Commands defined in their stage's module are registered here, one line each.
 # (register further commands below this line)
+
 
 
 def main(argv: list[str] | None = None) -> None:

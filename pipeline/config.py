@@ -10,18 +10,22 @@ import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 
 ENV_PREFIX = "CAMPAIGN_REPORTS_"
 PHONE_KEY_ENV = "CAMPAIGN_REPORTS_PHONE_HMAC_KEY"
+API_SECRET_ENV = "CAMPAIGN_REPORTS_API_CLIENT_SECRET"
 DEFAULT_CONFIG_NAME = "campaign-reports.toml"
 # The default file name pattern: campaign-<id>_<UTC time>.<ext>, e.g. campaign-1234_20261128T060000Z.csv
 DEFAULT_FILENAME_PATTERN = (
     r"campaign-(?P<campaign_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)_(?P<snapshot_time>\d{8}T\d{4,6}Z?)"
 )
+
+
+_T = TypeVar("_T")
 
 
 class Secret:
@@ -53,12 +57,49 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """``[api]``: the mluvii public API (``export``). The client secret is env-only."""
+
+    base_url: str = "https://app.mluvii.com"
+    token_url: str = ""  # default: <base_url>/login/connect/token
+    client_id: str = ""  # or CAMPAIGN_REPORTS_API_CLIENT_ID
+    page_size: int = 1000  # identities per request (offset/limit paging)
+    connect_timeout: float = 10.0  # seconds to connect
+    read_timeout: float = 30.0  # seconds without a byte
+    request_timeout: float = 120.0  # seconds for a whole response (a trickling server)
+    deadline: float = 3600.0  # seconds for a whole export run
+    max_retry_after: float = 120.0  # a longer Retry-After fails instead of sleeping
+    max_attempts: int = 6  # per request, for transient failures
+    backoff_base: float = 0.5  # first retry wait (seconds), doubled each time
+    backoff_max: float = 30.0  # cap of one wait
+    token_margin: float = 120.0  # renew the token this many seconds before it expires
+
+    def client_secret(self, environ: dict[str, str] | None = None) -> Secret | None:
+        value = (os.environ if environ is None else environ).get(API_SECRET_ENV)
+        return Secret(value) if value else None
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url or self.base_url.rstrip("/") + "/login/connect/token"
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """``[retention]``: how long raw data is kept (days; 0 keeps it for ever)."""
+
+    snapshots_days: int = 400  # raw snapshot Parquet files, by snapshot time
+    quarantine_days: int = 90  # quarantine files, by when they were written
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = Path("data")
     timezone: str = "Europe/Prague"
     legacy_state: str = "sent"
     stuck_after_minutes: int = 60
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -120,9 +161,28 @@ def load_config(
         elif f.name in ingest_data:
             ingest = replace(ingest, **{f.name: _coerce(f.name, ingest_data[f.name], f.default)})
 
+    api_data = data.get("api", {})
+    api = ApiConfig()
+    for f in fields(ApiConfig):
+        env_name = f"{ENV_PREFIX}API_{f.name.upper()}"
+        if env_name in env:
+            api = replace(api, **{f.name: _coerce(f.name, env[env_name], f.default)})
+        elif f.name in api_data:
+            api = replace(api, **{f.name: _coerce(f.name, api_data[f.name], f.default)})
+    unknown_api = set(api_data) - {f.name for f in fields(ApiConfig)}
+    if unknown_api:
+        hint = (
+            " (the secret is read from the environment only)"
+            if "client_secret" in unknown_api
+            else ""
+        )
+        raise ConfigError(
+            f"config file {path}: unknown [api] setting(s) {sorted(unknown_api)}{hint}"
+        )
+
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name == "ingest":
+        if f.name in ("ingest", "api", "retention"):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -133,9 +193,27 @@ def load_config(
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
-    cfg = replace(cfg, ingest=ingest, **values)
+    retention = _section(RetentionConfig(), "retention", data, env, path)
+    cfg = replace(cfg, ingest=ingest, api=api, retention=retention, **values)
     validate(cfg)
     return cfg
+
+
+def _section(default: _T, name: str, data: dict[str, Any], env: Any, path: Path | None) -> _T:
+    """One ``[name]`` table: its defaults, then the file, then ``CAMPAIGN_REPORTS_<NAME>_<KEY>``."""
+    table = data.get(name, {})
+    known = {f.name for f in fields(default)}  # type: ignore[arg-type]
+    unknown = set(table) - known
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown [{name}] setting(s) {sorted(unknown)}")
+    values = {}
+    for f in fields(default):  # type: ignore[arg-type]
+        env_name = f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
+        if env_name in env:
+            values[f.name] = _coerce(f.name, env[env_name], f.default)
+        elif f.name in table:
+            values[f.name] = _coerce(f.name, table[f.name], f.default)
+    return replace(default, **values)  # type: ignore[type-var]
 
 
 def validate(cfg: Config) -> None:
@@ -156,3 +234,9 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"ingest.delimiter {cfg.ingest.delimiter!r}: use auto, ',', ';' or tab")
     if not 0 <= cfg.ingest.max_invalid_fraction < 1:
         raise ConfigError("ingest.max_invalid_fraction must be between 0 and 1")
+    if not 1 <= cfg.api.page_size <= 10_000:
+        raise ConfigError(
+            "api.page_size must be between 1 and 10000 (the vendor's clients use 1000)"
+        )
+    if not cfg.api.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"api.base_url {cfg.api.base_url!r} must start with https:// or http://")

@@ -26,6 +26,7 @@ from .clock import now
 from .config import PHONE_KEY_ENV, Config, Secret
 from .console import Console
 from .errors import IngestError, PipelineError
+from .retention import drop_suppressed
 from .sources.files import read_file
 from .store import (
     SNAPSHOT_SCHEMA,
@@ -52,12 +53,17 @@ class IngestOptions:
 
 @dataclass
 class FileReport:
-    """What happened to one input file; ``rows_read == rows_loaded + rows_quarantined``."""
+    """What happened to one input file.
+
+    ``rows_read == rows_loaded + rows_quarantined + rows_suppressed`` (the last is only non-zero
+    for contacts that were erased).
+    """
 
     path: str
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_suppressed: int = 0  # rows of erased contacts (``erase``), dropped and not kept anywhere
     reasons: Counter[str] = field(default_factory=Counter)
     unknown_states: Counter[str] = field(default_factory=Counter)
     legacy_rows: int = 0
@@ -76,6 +82,11 @@ class FileReport:
         parts = [
             f"{self.path}: {self.rows_read:,} rows read = {self.rows_loaded:,} loaded "
             f"+ {self.rows_quarantined:,} quarantined"
+            + (
+                f" + {self.rows_suppressed:,} of erased contacts dropped"
+                if self.rows_suppressed
+                else ""
+            )
         ]
         if self.reasons:
             parts.append(
@@ -131,12 +142,19 @@ def parse_time(col: pl.Expr, tz: str) -> pl.Expr:
     offset, and Czech ``28.11.2026 06:00:00``; a time without an offset is in the configured
     time zone (an ambiguous autumn hour takes the earlier one; a spring-gap time is unparsable).
     """
-    text = (
+    return _parse_normalised(_time_text(col), tz)
+
+
+def _time_text(col: pl.Expr) -> pl.Expr:
+    return (
         col.str.strip_chars()
         .str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T")
         .str.replace(r"[Zz]$", "+00:00")
         .str.replace(r" (\d):", " 0${1}:")  # 28.11.2026 6:00 -> 06:00
     )
+
+
+def _parse_normalised(text: pl.Expr, tz: str) -> pl.Expr:
     with_offset = pl.coalesce(
         [
             text.str.to_datetime(f, strict=False, time_zone="UTC", time_unit="us")
@@ -149,6 +167,47 @@ def parse_time(col: pl.Expr, tz: str) -> pl.Expr:
         .dt.convert_time_zone("UTC")
     )
     return pl.coalesce([with_offset, naive])
+
+
+def _with_format(text: pl.Expr, fmt: str, tz: str) -> pl.Expr:
+    """One of ``parse_time``'s formats alone (with the same time zone handling)."""
+    if fmt in _OFFSET_FORMATS:
+        return text.str.to_datetime(fmt, strict=False, time_zone="UTC", time_unit="us")
+    return (
+        text.str.to_datetime(fmt, strict=False, time_unit="us")
+        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+
+
+def parse_time_column(values: pl.Series, tz: str) -> pl.Series:
+    """``parse_time`` over a whole column, with the same results, several times faster.
+
+    ``parse_time`` tries nine formats on every row. Here the format that parses the column's
+    first value is tried on every row, and only the rows it does not parse get all nine. (No text
+    is accepted by two of the formats with different results, so the order does not matter.)
+    """
+    text = values.to_frame("t").select(_time_text(pl.col("t"))).to_series()
+    frame = text.to_frame("t")
+    sample = text.drop_nulls().head(1).to_frame("t")
+    fmt = next(
+        (
+            f
+            for f in (*_OFFSET_FORMATS, *_NAIVE_FORMATS)
+            if sample.height and sample.select(_with_format(pl.col("t"), f, tz)).item() is not None
+        ),
+        None,
+    )
+    if fmt is None:
+        return frame.select(_parse_normalised(pl.col("t"), tz)).to_series().alias(values.name)
+    fast = frame.select(_with_format(pl.col("t"), fmt, tz)).to_series()
+    todo = fast.is_null() & text.is_not_null()
+    if todo.any():
+        rows = todo.arg_true()
+        fast = fast.scatter(
+            rows, frame[rows].select(_parse_normalised(pl.col("t"), tz)).to_series()
+        )
+    return fast.alias(values.name)
 
 
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(Z?)$")
@@ -288,15 +347,22 @@ def ingest_one(
         c: pl.col(f"{c}_text") if f"{c}_text" in frame.columns else pl.lit(None, pl.String)
         for c in optional
     }
+    # Times are parsed column by column (parse_time_column: same result as parse_time, faster).
+    times = {"snapshot_time": "snapshot_time_text", "created": "created_text"}
+    times["retry_scheduled"] = "retry_scheduled_text"
+    frame = frame.with_columns(
+        parse_time_column(frame.get_column(src), tz).alias(f"_{dest}_parsed")
+        if src in frame.columns
+        else pl.lit(None, SNAPSHOT_SCHEMA[dest]).alias(f"_{dest}_parsed")
+        for dest, src in times.items()
+    )
     state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
     blank = lambda e: e.is_null() | (e.str.strip_chars() == "")  # noqa: E731
     parsed = (
         frame.lazy()
         .with_columns(
             pl.col("contact_id").str.strip_chars().alias("contact_id"),
-            parse_time(pl.col("snapshot_time_text"), tz).alias("snapshot_time"),
-            parse_time(text["created"], tz).alias("created"),
-            parse_time(text["retry_scheduled"], tz).alias("retry_scheduled"),
+            *[pl.col(f"_{dest}_parsed").alias(dest) for dest in times],
             text["retry_count"].str.strip_chars().cast(pl.Int32, strict=False).alias("retry_count"),
             state.alias("state_code"),
             legacy.alias("legacy"),
@@ -325,29 +391,36 @@ def ingest_one(
     )
     # Among valid rows: a contact twice with different states is a conflict (all its rows are
     # quarantined: which one is true is unknown); the same contact and state again is a repeat.
+    # (Skipped when no contact id repeats in the file: then every group has one row.)
     group = ["campaign_id", "snapshot_time", "contact_id", "reason"]
     valid_rows = pl.col("reason").is_null()
-    checked = (
-        parsed.with_columns(
-            pl.when(valid_rows).then(pl.col("state_code").n_unique().over(group)).alias("_states"),
-            pl.when(valid_rows)
-            .then(pl.col("source_row").rank("ordinal").over(group))
-            .alias("_nth"),
+    checked = parsed.collect()
+    if checked.get_column("contact_id").is_duplicated().any():
+        checked = (
+            checked.lazy()
+            .with_columns(
+                pl.when(valid_rows)
+                .then(pl.col("state_code").n_unique().over(group))
+                .alias("_states"),
+                pl.when(valid_rows)
+                .then(pl.col("source_row").rank("ordinal").over(group))
+                .alias("_nth"),
+            )
+            .with_columns(
+                pl.when(pl.col("reason").is_not_null())
+                .then(pl.col("reason"))
+                .when(pl.col("_states") > 1)
+                .then(pl.lit("contact id appears more than once with different states"))
+                .when(pl.col("_nth") > 1)
+                .then(pl.lit(DUPLICATE))
+                .otherwise(None)
+                .alias("reason")
+            )
+            .drop("_states", "_nth")
+            .collect()
         )
-        .with_columns(
-            pl.when(pl.col("reason").is_not_null())
-            .then(pl.col("reason"))
-            .when(pl.col("_states") > 1)
-            .then(pl.lit("contact id appears more than once with different states"))
-            .when(pl.col("_nth") > 1)
-            .then(pl.lit(DUPLICATE))
-            .otherwise(None)
-            .alias("reason")
-        )
-        .drop("_states", "_nth")
-        .collect()
-    )
 
+    checked, report.rows_suppressed = drop_suppressed(checked, writer.store)
     bad = checked.filter(pl.col("reason").is_not_null())
     good = checked.filter(pl.col("reason").is_null())
     invalid = bad.filter(pl.col("reason") != DUPLICATE).height

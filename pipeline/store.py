@@ -161,12 +161,34 @@ class Store:
         return out
 
     def published(self) -> list[SnapshotMeta]:
-        """Every published snapshot, in publication order."""
-        metas: list[SnapshotMeta] = []
+        """Every published snapshot, in publication order.
+
+        Manifest lines add snapshots (``snapshots``), replace a snapshot's file with a rewritten
+        one (``replaced``, after an erasure) or remove snapshots (``removed``, by retention).
+        """
+        metas: dict[str, SnapshotMeta] = {}
         for commit in self.commits():
             for snap in commit.get("snapshots", []):
-                metas.append(SnapshotMeta(**snap))
-        return metas
+                metas[snap["snapshot_id"]] = SnapshotMeta(**snap)
+            for snap in commit.get("replaced", []):
+                metas[snap["snapshot_id"]] = SnapshotMeta(**snap)
+            for sid in commit.get("removed", []):
+                metas.pop(sid, None)
+        return list(metas.values())
+
+    def quarantine_files(self) -> list[str]:
+        """The quarantine files in the store (relative paths), oldest first."""
+        files: dict[str, str] = {}
+        for commit in self.commits():
+            if commit.get("quarantine_file"):
+                files[commit["quarantine_file"]] = commit["committed_at"]
+            for rel in commit.get("removed_quarantine", []):
+                files.pop(rel, None)
+        return list(files)
+
+    def listed_paths(self) -> set[str]:
+        """Every file the manifest says is part of the store."""
+        return {m.path for m in self.published()} | set(self.quarantine_files())
 
     def published_ids(self) -> dict[str, SnapshotMeta]:
         return {m.snapshot_id: m for m in self.published()}
@@ -268,8 +290,7 @@ class Writer:
                 paths = json.loads(pending.read_text())
             except (json.JSONDecodeError, OSError):
                 paths = []  # pending.json itself was torn: no rename had started
-            listed = {m.path for m in self.store.published()}
-            listed.update(c.get("quarantine_file") or "" for c in self.store.commits())
+            listed = self.store.listed_paths()
             for rel in paths:
                 if rel not in listed:
                     with contextlib.suppress(FileNotFoundError):
@@ -383,3 +404,51 @@ class Writer:
         result.published = metas
         result.quarantine_file = quarantine_rel
         return result
+
+    def commit_changes(
+        self,
+        *,
+        reason: str,
+        replaced: list[Staged] = (),  # type: ignore[assignment]
+        removed: list[SnapshotMeta] = (),  # type: ignore[assignment]
+        removed_quarantine: list[str] = (),  # type: ignore[assignment]
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace snapshots' files with rewritten ones and remove snapshots or quarantine files,
+        as one manifest line. Old files are deleted only after the line is durable; a crash
+        before it leaves the old state, after it the new one (``recover`` finishes the deletes).
+        """
+        if not (replaced or removed or removed_quarantine):
+            return
+        committed_at = iso_utc(now())
+        published = self.store.published_ids()
+        new_metas = [
+            SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in replaced
+        ]
+        obsolete = [published[s.meta.snapshot_id].path for s in replaced]
+        obsolete += [m.path for m in removed] + list(removed_quarantine)
+        pending = self.staging / PENDING
+        _write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
+        for s, meta in zip(replaced, new_metas, strict=True):
+            dest = self.store.root / meta.path
+            os.replace(s.staged_path, dest)
+            _fsync_dir(dest.parent)
+        record = {
+            "v": MANIFEST_VERSION,
+            "commit_id": hashlib.sha256((reason + committed_at).encode()).hexdigest()[:16],
+            "committed_at": committed_at,
+            "input": reason,
+            "replaced": [asdict(m) for m in new_metas],
+            "removed": [m.snapshot_id for m in removed],
+            "removed_quarantine": list(removed_quarantine),
+            **(extra or {}),
+        }
+        with open(self.store.manifest_path, "ab") as fh:
+            fh.write((json.dumps(record, separators=(",", ":")) + "\n").encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        faults.point("changes-committed")
+        for rel in obsolete:
+            with contextlib.suppress(FileNotFoundError):
+                (self.store.root / rel).unlink()
+        pending.unlink()
