@@ -231,8 +231,10 @@ def _remove_empty_dirs(root: Path) -> None:
 def rebuild_derived(config: Config, console: Console) -> None:
     """After an erasure: rebuild the warehouse from scratch (a new file, so that no bytes of the
     contact remain in free pages) and re-render the reports that were rendered before."""
+    import importlib
+
     try:
-        from . import warehouse
+        warehouse = importlib.import_module("pipeline.warehouse")
     except ImportError:  # pragma: no cover - the warehouse stage is not installed
         return
     if hasattr(warehouse, "warehouse_exists") and not warehouse.warehouse_exists(config):
