@@ -365,3 +365,38 @@ def test_quarantine_neutralises_spreadsheet_formulas(tmp_path, data_dir):
     assert r.ok and r.rows_quarantined == 1  # the formula-like contact id is a valid id
     q = (data_dir / r.quarantine_file).read_text()
     assert "'=1+1" in q and "\n=1" not in q and ",=1" not in q
+
+
+def test_czech_times_and_accented_czech_headers(tmp_path, data_dir):
+    f = write(
+        tmp_path / NAME,
+        "Kontakt;Stav;Vytvořeno\n"
+        "1;Read;28.11.2026 16:00:00\n"
+        "2;Read;28.11.2026 6:05:00\n"
+        "3;Read;01.07.2026 06:00\n",
+        "cp1250",
+    )
+    [r] = ingest(data_dir, f, encoding="cp1250")
+    assert r.ok and r.rows_loaded == 3, r.error or r.reasons
+    # Europe/Prague: +01:00 in November, +02:00 in July
+    assert rows(data_dir)["created"].to_list() == [
+        datetime(2026, 11, 28, 15, 0, tzinfo=UTC),
+        datetime(2026, 11, 28, 5, 5, tzinfo=UTC),
+        datetime(2026, 7, 1, 4, 0, tzinfo=UTC),
+    ]
+
+
+def test_times_across_the_autumn_dst_change_in_prague(tmp_path, data_dir):
+    # 2026-10-25: 03:00 CEST -> 02:00 CET. 02:30 happens twice: the earlier (CEST) is taken.
+    f = write(
+        tmp_path / NAME,
+        "contact_id,state,created\n1,Read,2026-10-25 01:30:00\n2,Read,2026-10-25 02:30:00\n"
+        "3,Read,2026-10-25 03:30:00\n",
+    )
+    [r] = ingest(data_dir, f)
+    assert r.ok
+    assert rows(data_dir)["created"].to_list() == [
+        datetime(2026, 10, 24, 23, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+        datetime(2026, 10, 25, 2, 30, tzinfo=UTC),
+    ]

@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -69,7 +70,10 @@ _FOLD = re.compile(r"[^a-z0-9]")
 
 
 def fold(name: str) -> str:
-    return _FOLD.sub("", name.lower())
+    """The matching key of a column name: accents dropped ("Vytvořeno" -> "vytvoreno"), lower
+    case, only letters and digits."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return _FOLD.sub("", "".join(c for c in decomposed if not unicodedata.combining(c)).lower())
 
 
 _LOOKUP = {fold(alias): canon for canon, names in ALIASES.items() for alias in names}
