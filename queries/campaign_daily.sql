@@ -1,0 +1,126 @@
+-- campaign_daily: each campaign's end-of-day state counts and funnel, and the change from the
+-- day before. One row = one campaign on one local day on which it has a complete snapshot.
+-- Grain: campaign_id, day. Parameters: tz (IANA time zone; default the configured one).
+--
+-- The day D row uses the campaign's last complete snapshot of D (a day in tz: midnight to
+-- midnight local time, 23 or 25 hours across a DST change) and history up to that snapshot.
+-- State columns (initial .. other) are exclusive counts that sum to contacts; reached_* are the
+-- cumulative funnel with the furthest stage reached (see funnel.sql); rates are NULL on a zero
+-- denominator. *_change = this day's value minus the previous row's, i.e. the state at the end
+-- of the day before (previous_day says which day that was; NULL on the campaign's first day).
+-- The view campaign_daily (no parentheses) uses the configured time zone.
+CREATE OR REPLACE MACRO campaign_daily(tz := NULL) AS TABLE
+WITH day_end AS (
+    SELECT
+        campaign_id,
+        local_day(snapshot_time, coalesce(tz, configured_timezone())) AS day,
+        arg_max(snapshot_id, snapshot_time) AS snapshot_id,
+        max(snapshot_time) AS snapshot_time
+    FROM snapshot_log
+    WHERE complete
+    GROUP BY ALL
+),
+counts AS (
+    SELECT
+        d.campaign_id,
+        d.day,
+        d.snapshot_id,
+        d.snapshot_time,
+        count(h.contact_id) AS contacts,
+        count(*) FILTER (WHERE h.state = 'initial') AS initial,
+        count(*) FILTER (WHERE h.state = 'in_progress') AS in_progress,
+        count(*) FILTER (WHERE h.state = 'retry_scheduled') AS retry_scheduled,
+        count(*) FILTER (WHERE h.state = 'sent') AS sent,
+        count(*) FILTER (WHERE h.state = 'delivered') AS delivered,
+        count(*) FILTER (WHERE h.state = 'read') AS read,
+        count(*) FILTER (WHERE h.state = 'delivery_failed') AS delivery_failed,
+        count(*) FILTER (WHERE h.state = 'sending_failed') AS sending_failed,
+        count(*) FILTER (WHERE h.state = 'error') AS error,
+        count(*) FILTER (WHERE h.state = 'invalid_record') AS invalid_record,
+        count(*) FILTER (WHERE h.state = 'removed') AS removed,
+        count(*) FILTER (WHERE h.state = 'canceled_by_admin') AS canceled_by_admin,
+        count(*) FILTER (WHERE h.state = 'other') AS other,
+        count(*) FILTER (WHERE m.first_sent_at <= d.snapshot_time) AS reached_sent,
+        count(*) FILTER (WHERE m.first_delivered_at <= d.snapshot_time) AS reached_delivered,
+        count(*) FILTER (WHERE m.first_read_at <= d.snapshot_time) AS reached_read,
+        count(*) FILTER (WHERE h.legacy) AS legacy_mapped
+    FROM day_end AS d
+    LEFT JOIN state_history AS h
+        ON h.campaign_id = d.campaign_id
+        AND h.valid_from <= d.snapshot_time
+        AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > d.snapshot_time
+    LEFT JOIN contact_milestones AS m
+        ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
+    GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time
+)
+SELECT
+    campaign_id,
+    day,
+    snapshot_id,
+    snapshot_time,
+    contacts,
+    initial,
+    in_progress,
+    retry_scheduled,
+    sent,
+    delivered,
+    read,
+    delivery_failed,
+    sending_failed,
+    error,
+    invalid_record,
+    removed,
+    canceled_by_admin,
+    other,
+    reached_sent,
+    reached_delivered,
+    reached_read,
+    CASE WHEN reached_sent > 0 THEN reached_delivered / reached_sent END AS delivery_rate,
+    CASE WHEN reached_delivered > 0 THEN reached_read / reached_delivered END AS read_rate,
+    CASE WHEN reached_sent > 0 THEN reached_read / reached_sent END AS read_of_sent,
+    sending_failed + error + delivery_failed AS failed,
+    initial + in_progress + retry_scheduled AS pending,
+    invalid_record + removed + canceled_by_admin AS excluded,
+    legacy_mapped,
+    lag(day) OVER w AS previous_day,
+    contacts - lag(contacts) OVER w AS contacts_change,
+    initial - lag(initial) OVER w AS initial_change,
+    in_progress - lag(in_progress) OVER w AS in_progress_change,
+    retry_scheduled - lag(retry_scheduled) OVER w AS retry_scheduled_change,
+    sent - lag(sent) OVER w AS sent_change,
+    delivered - lag(delivered) OVER w AS delivered_change,
+    read - lag(read) OVER w AS read_change,
+    delivery_failed - lag(delivery_failed) OVER w AS delivery_failed_change,
+    sending_failed - lag(sending_failed) OVER w AS sending_failed_change,
+    error - lag(error) OVER w AS error_change,
+    invalid_record - lag(invalid_record) OVER w AS invalid_record_change,
+    removed - lag(removed) OVER w AS removed_change,
+    canceled_by_admin - lag(canceled_by_admin) OVER w AS canceled_by_admin_change,
+    other - lag(other) OVER w AS other_change,
+    reached_sent - lag(reached_sent) OVER w AS reached_sent_change,
+    reached_delivered - lag(reached_delivered) OVER w AS reached_delivered_change,
+    reached_read - lag(reached_read) OVER w AS reached_read_change
+FROM counts
+WINDOW w AS (PARTITION BY campaign_id ORDER BY day);
+
+COMMENT ON MACRO TABLE campaign_daily IS 'campaign_daily(tz := configured): per campaign and local day, the end-of-day state counts and funnel (last complete snapshot of the day) and the change from the day before.';
+
+CREATE OR REPLACE VIEW campaign_daily AS SELECT * FROM campaign_daily();
+COMMENT ON VIEW campaign_daily IS 'Per campaign and day (configured time zone): end-of-day state counts, funnel, and *_change from the day before. Another zone: SELECT * FROM campaign_daily(''UTC'').';
+COMMENT ON COLUMN campaign_daily.campaign_id IS 'The campaign.';
+COMMENT ON COLUMN campaign_daily.day IS 'Calendar day in the time zone.';
+COMMENT ON COLUMN campaign_daily.snapshot_id IS 'The campaign''s last complete snapshot of the day.';
+COMMENT ON COLUMN campaign_daily.snapshot_time IS 'Its time (UTC instant).';
+COMMENT ON COLUMN campaign_daily.contacts IS 'Contacts in that snapshot; the 13 state columns sum to it.';
+COMMENT ON COLUMN campaign_daily.reached_sent IS 'Contacts that reached Sent up to then (furthest stage).';
+COMMENT ON COLUMN campaign_daily.reached_delivered IS 'Contacts that reached Delivered up to then.';
+COMMENT ON COLUMN campaign_daily.reached_read IS 'Contacts that reached Read up to then.';
+COMMENT ON COLUMN campaign_daily.delivery_rate IS 'reached_delivered / reached_sent; NULL if 0 sent.';
+COMMENT ON COLUMN campaign_daily.read_rate IS 'reached_read / reached_delivered; NULL if 0 delivered.';
+COMMENT ON COLUMN campaign_daily.read_of_sent IS 'reached_read / reached_sent; NULL if 0 sent.';
+COMMENT ON COLUMN campaign_daily.failed IS 'sending_failed + error + delivery_failed.';
+COMMENT ON COLUMN campaign_daily.pending IS 'initial + in_progress + retry_scheduled.';
+COMMENT ON COLUMN campaign_daily.excluded IS 'invalid_record + removed + canceled_by_admin.';
+COMMENT ON COLUMN campaign_daily.legacy_mapped IS 'Contacts in the legacy Successfully Submitted state (mapped).';
+COMMENT ON COLUMN campaign_daily.previous_day IS 'The day the *_change columns compare with (the campaign''s previous day with data).';
+COMMENT ON COLUMN campaign_daily.contacts_change IS 'contacts minus the previous day''s.';

@@ -1,0 +1,87 @@
+-- schema: the warehouse's stored tables. Created if missing; the build fills them.
+--
+-- Only `campaign-reports build` writes these tables. Everything else in queries/ is a view or a
+-- table macro over them, so the analyst copy is self-contained: it needs no Parquet files.
+--
+--   catalog        one row per state (the 12 states plus `other`), from pipeline/states.toml
+--   settings       one row per setting the views use (timezone, stuck_after_minutes)
+--   snapshot_log   one row per published snapshot the warehouse has processed
+--   history_closed one row per contact per state interval that has ended (append-only)
+--   history_open   one row per contact still in the campaign's latest snapshot (replaced per build)
+--   The view state_history (state_history.sql) is the union of the two history tables.
+
+CREATE TABLE IF NOT EXISTS catalog (
+    state VARCHAR NOT NULL,
+    label VARCHAR,
+    category VARCHAR,
+    funnel_stage VARCHAR,
+    funnel_rank TINYINT,
+    api_values VARCHAR,
+    description VARCHAR,
+    notes VARCHAR,
+    sort_order SMALLINT
+);
+COMMENT ON TABLE catalog IS 'The state catalog: one row per contact state (12 vendor states plus other). Source: pipeline/states.toml.';
+COMMENT ON COLUMN catalog.state IS 'State code used everywhere in the warehouse, e.g. delivered.';
+COMMENT ON COLUMN catalog.label IS 'The label the mluvii admin UI shows, e.g. Delivered.';
+COMMENT ON COLUMN catalog.category IS 'pending, in_funnel, failed, excluded or other.';
+COMMENT ON COLUMN catalog.funnel_stage IS 'Furthest funnel stage a contact in this state has reached: sent, delivered, read or NULL.';
+COMMENT ON COLUMN catalog.funnel_rank IS '0 = never reached Sent, 1 = Sent, 2 = Delivered, 3 = Read.';
+COMMENT ON COLUMN catalog.api_values IS 'The API values that map to this state, comma separated.';
+COMMENT ON COLUMN catalog.description IS 'The vendor''s description of the state.';
+COMMENT ON COLUMN catalog.notes IS 'The vendor''s notes on the state.';
+COMMENT ON COLUMN catalog.sort_order IS 'Order in which reports list the states.';
+
+CREATE TABLE IF NOT EXISTS settings (
+    key VARCHAR NOT NULL,
+    value VARCHAR
+);
+COMMENT ON TABLE settings IS 'Settings the views and macros use when a parameter is not given: timezone (days are days there), stuck_after_minutes.';
+
+CREATE TABLE IF NOT EXISTS snapshot_log (
+    snapshot_id VARCHAR NOT NULL,
+    campaign_id VARCHAR NOT NULL,
+    snapshot_time TIMESTAMPTZ NOT NULL,
+    source VARCHAR,
+    path VARCHAR,
+    rows BIGINT,
+    complete BOOLEAN,
+    contacts BIGINT,
+    other_rows BIGINT,
+    legacy_rows BIGINT,
+    duplicate_rows BIGINT
+);
+COMMENT ON TABLE snapshot_log IS 'One row per published snapshot the warehouse has processed (from the store manifest). Snapshots with complete = false are listed but kept out of every metric.';
+COMMENT ON COLUMN snapshot_log.snapshot_id IS 'Deterministic id of the snapshot (campaign and time).';
+COMMENT ON COLUMN snapshot_log.campaign_id IS 'The campaign.';
+COMMENT ON COLUMN snapshot_log.snapshot_time IS 'When the source said these states (UTC instant).';
+COMMENT ON COLUMN snapshot_log.source IS 'Where the snapshot came from, e.g. file:campaign-1234_20261128T060000Z.csv.';
+COMMENT ON COLUMN snapshot_log.path IS 'The Parquet file, relative to the data directory.';
+COMMENT ON COLUMN snapshot_log.rows IS 'Rows in the snapshot file (manifest).';
+COMMENT ON COLUMN snapshot_log.complete IS 'False for a partial snapshot: listed, never counted.';
+COMMENT ON COLUMN snapshot_log.contacts IS 'Contacts in it (one row per contact; NULL if incomplete).';
+COMMENT ON COLUMN snapshot_log.other_rows IS 'Rows with a state the catalog does not know (state other).';
+COMMENT ON COLUMN snapshot_log.legacy_rows IS 'Rows in the legacy Successfully Submitted state, mapped.';
+COMMENT ON COLUMN snapshot_log.duplicate_rows IS 'Exact repeats quarantined at ingest (manifest).';
+
+CREATE TABLE IF NOT EXISTS history_closed (
+    campaign_id VARCHAR NOT NULL,
+    contact_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    raw_state VARCHAR,
+    legacy BOOLEAN,
+    valid_from TIMESTAMPTZ NOT NULL,
+    valid_to TIMESTAMPTZ NOT NULL
+);
+COMMENT ON TABLE history_closed IS 'Compact state history, ended intervals: one row per contact per state change. Read it through the view state_history.';
+
+CREATE TABLE IF NOT EXISTS history_open (
+    campaign_id VARCHAR NOT NULL,
+    contact_id VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    raw_state VARCHAR,
+    legacy BOOLEAN,
+    valid_from TIMESTAMPTZ NOT NULL,
+    valid_to TIMESTAMPTZ
+);
+COMMENT ON TABLE history_open IS 'Compact state history, open intervals (valid_to NULL): each contact of each campaign''s latest snapshot. Read it through the view state_history.';

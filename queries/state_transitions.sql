@@ -1,0 +1,77 @@
+-- state_transitions: contacts moving from one state to another between consecutive snapshots.
+-- One row = one campaign, local day, from_state, to_state. Grain: campaign_id, day, from_state,
+-- to_state. Parameters: tz (IANA time zone; default the configured one).
+--
+-- A move is counted on the day of the first snapshot that shows the new state, when the snapshot
+-- before it (of the same campaign) showed the contact in the old state. Changes of raw text only
+-- are not moves; a contact that vanished and came back is not a move (see data_quality).
+-- median_minutes_in_from_state: median time from the first snapshot that showed the old state to
+-- the first that showed the new one (resolution: the snapshot interval).
+-- The view state_transitions (no parentheses) uses the configured time zone.
+CREATE OR REPLACE MACRO state_transitions(tz := NULL) AS TABLE
+WITH marked AS (
+    SELECT
+        campaign_id,
+        contact_id,
+        state,
+        valid_from,
+        valid_to,
+        CASE
+            WHEN lag(state) OVER w = state AND lag(valid_to) OVER w = valid_from THEN 0 ELSE 1
+        END AS starts
+    FROM state_history
+    WINDOW w AS (PARTITION BY campaign_id, contact_id ORDER BY valid_from)
+),
+numbered AS (
+    SELECT
+        *,
+        sum(starts) OVER (
+            PARTITION BY campaign_id, contact_id ORDER BY valid_from ROWS UNBOUNDED PRECEDING
+        ) AS run
+    FROM marked
+),
+runs AS (
+    -- one row per stretch of consecutive snapshots in one state
+    SELECT
+        campaign_id,
+        contact_id,
+        run,
+        any_value(state) AS state,
+        min(valid_from) AS run_start,
+        arg_max_null(valid_to, valid_from) AS run_end
+    FROM numbered
+    GROUP BY campaign_id, contact_id, run
+),
+moves AS (
+    SELECT
+        campaign_id,
+        contact_id,
+        lag(state) OVER w AS from_state,
+        state AS to_state,
+        lag(run_start) OVER w AS from_since,
+        lag(run_end) OVER w AS from_end,
+        run_start AS moved_at
+    FROM runs
+    WINDOW w AS (PARTITION BY campaign_id, contact_id ORDER BY run)
+)
+SELECT
+    m.campaign_id,
+    local_day(m.moved_at, coalesce(tz, configured_timezone())) AS day,
+    m.from_state,
+    m.to_state,
+    count(*) AS contacts,
+    median(date_diff('second', m.from_since, m.moved_at)) / 60.0 AS median_minutes_in_from_state
+FROM moves AS m
+WHERE m.from_state IS NOT NULL AND m.from_end = m.moved_at
+GROUP BY ALL;
+
+COMMENT ON MACRO TABLE state_transitions IS 'state_transitions(tz := configured): per campaign and local day, contacts that moved from_state -> to_state between consecutive snapshots, with the median minutes spent in from_state.';
+
+CREATE OR REPLACE VIEW state_transitions AS SELECT * FROM state_transitions();
+COMMENT ON VIEW state_transitions IS 'Contacts moving from one state to another between consecutive snapshots, per campaign and day (configured time zone), with the median minutes in the old state.';
+COMMENT ON COLUMN state_transitions.campaign_id IS 'The campaign.';
+COMMENT ON COLUMN state_transitions.day IS 'Local day of the first snapshot that showed the new state.';
+COMMENT ON COLUMN state_transitions.from_state IS 'State code before the move.';
+COMMENT ON COLUMN state_transitions.to_state IS 'State code after the move.';
+COMMENT ON COLUMN state_transitions.contacts IS 'Contacts that made this move on this day.';
+COMMENT ON COLUMN state_transitions.median_minutes_in_from_state IS 'Median minutes from the first snapshot in from_state to the first in to_state.';
