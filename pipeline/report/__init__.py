@@ -1,0 +1,12 @@
+"""Daily HTML reports: the report stage.
+
+``render_day(config, console, day=None) -> Path`` renders one day (default: the latest day with
+data) and returns its overview's path; ``render_reports`` also renders ranges. Both read the analyst copy of the warehouse and writes
+the daily overview, a page per campaign, the data beside them and the archive index.
+"""
+
+from __future__ import annotations
+
+from .pages import RenderResult, ReportError, default_out_dir, render_day, render_reports
+
+__all__ = ["RenderResult", "ReportError", "default_out_dir", "render_day", "render_reports"]

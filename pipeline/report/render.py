@@ -1,0 +1,279 @@
+"""HTML rendering: the one Jinja ``Environment``, its filters, and safe file writing.
+
+The environment autoescapes everything and uses ``StrictUndefined``; filters and globals are
+registered here and nowhere else. Each page is one self-contained file: the CSS is inlined and
+allowed by its hash in the page's Content-Security-Policy, charts are inline SVG, and nothing is
+loaded from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from .. import __version__
+from . import charts
+from .model import STAGE_DEFINITIONS, StateCount
+
+#: The folder of templates and CSS, at the project root (next to ``queries/``).
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "reports"
+
+#: Stacking order and colour classes of the states in charts (bottom first).
+STATE_ORDER = (
+    "read",
+    "delivered",
+    "sent",
+    "delivery_failed",
+    "sending_failed",
+    "error",
+    "in_progress",
+    "retry_scheduled",
+    "initial",
+    "invalid_record",
+    "removed",
+    "canceled_by_admin",
+    "other",
+)
+
+
+def stacking(states: Sequence[StateCount]) -> list[tuple[str, str]]:
+    """``(code, label)`` of the states present, in chart stacking order."""
+    present = {s.code: s.label for s in states}
+    return [(code, present[code]) for code in STATE_ORDER if code in present]
+
+
+# ------------------------------------------------------------------------------------- filters
+def fmt_int(value: int | None) -> str:
+    """12345 -> "12,345"; None -> "n/a"."""
+    return "n/a" if value is None else f"{value:,}"
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """0.1234 -> "12.3 %"; None (zero denominator) -> "n/a"."""
+    return "n/a" if value is None else f"{value * 100:.{digits}f}\u00a0%"
+
+
+def fmt_signed(value: int | None) -> str:
+    """A change: +12, \u22123 (a real minus sign), ±0; None -> "n/a" (no data the day before)."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "±0"
+    return f"+{value:,}" if value > 0 else f"\u2212{-value:,}"
+
+
+def fmt_pp(value: float | None) -> str:
+    """A change of a rate in percentage points: +1.2 pp."""
+    if value is None:
+        return "n/a"
+    pts = value * 100
+    if round(pts, 1) == 0:
+        return "±0.0\u00a0pp"
+    return (f"+{pts:.1f}" if pts > 0 else f"\u2212{-pts:.1f}") + "\u00a0pp"
+
+
+def change_class(value: float | None) -> str:
+    if value is None or value == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+def make_time_filters(tz_name: str) -> dict[str, Any]:
+    tz = ZoneInfo(tz_name)
+
+    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+        if value is None:
+            return "n/a"
+        return value.astimezone(tz).strftime(fmt)
+
+    def utctime(value: datetime | None) -> str:
+        if value is None:
+            return "n/a"
+        return value.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {"localtime": localtime, "utctime": utctime}
+
+
+def iso_day(value: date | None) -> str:
+    return "n/a" if value is None else value.isoformat()
+
+
+# --------------------------------------------------------------------------------- environment
+@cache
+def css_text() -> str:
+    return (TEMPLATES_DIR / "report.css").read_text(encoding="utf-8")
+
+
+@cache
+def sort_js() -> str:
+    return (TEMPLATES_DIR / "sort.js").read_text(encoding="utf-8")
+
+
+def _sha256(text: str) -> str:
+    return (
+        "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+    )
+
+
+def csp_for(style: str, script: str | None = None) -> str:
+    """The page's Content-Security-Policy: nothing from anywhere, except the one inline style
+    block and (on the overview) the one inline script, each allowed by its hash."""
+    policy = f"default-src 'none'; style-src {_sha256(style)}; img-src data:; "
+    if script is not None:
+        policy += f"script-src {_sha256(script)}; "
+    return policy + "base-uri 'none'; form-action 'none'"
+
+
+def make_environment(tz_name: str) -> Environment:
+    """The one Jinja environment of the reports."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        {
+            "int": fmt_int,
+            "pct": fmt_pct,
+            "signed": fmt_signed,
+            "pp": fmt_pp,
+            "change_class": change_class,
+            "iso_day": iso_day,
+            **make_time_filters(tz_name),
+        }
+    )
+    style = css_text()
+    env.globals.update(
+        {
+            "inline_css": Markup(style),  # our own file, never user input
+            "csp": csp_for(style),
+            "csp_with_sort": csp_for(style, sort_js()),
+            "sort_js": Markup(sort_js()),  # our own file, never user input
+            "stacking": stacking,
+            "stage_definitions": STAGE_DEFINITIONS,
+            "version": __version__,
+            "funnel_chart": charts.funnel_chart,
+            "states_chart": charts.states_chart,
+            "sparkline": charts.sparkline,
+        }
+    )
+    return env
+
+
+def render(env: Environment, template: str, page: Any) -> str:
+    """Render one page; the template sees the page dataclass as ``page``."""
+    return env.get_template(template).render(page=page)
+
+
+# ------------------------------------------------------------------------------------- writing
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync, and rename: a reader sees the old file
+    or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_many(files: dict[Path, str]) -> None:
+    """Write many files so that each appears whole or not at all: all are written aside and
+    fsynced (in parallel, so the file system can commit them together), then renamed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((tmp, path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+
+        def sync(tmp: str) -> None:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(sync, [t for t, _ in staged]))
+        for tmp, path in staged:
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet could read as a formula gets a leading apostrophe
+    (OWASP "CSV injection"). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else neutralise_cell(_plain(v)) for v in row])
+    return buf.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses, tuples and times as JSON values (no deep copies, unlike ``asdict``)."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, datetime | date):
+        return _plain(value)
+    return value
+
+
+def json_text(value: Any) -> str:
+    return json.dumps(plain(value), ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -1,0 +1,60 @@
+-- report_totals: the totals line of a daily report: every fresh campaign of report_day together.
+-- One row. Parameters: report_day (DATE), tz, days, daily (as report_campaigns).
+--
+-- Sums over the campaigns with a snapshot on report_day (stale ones are left out and counted in
+-- stale_campaigns). Rates are recomputed from the sums (never averaged), NULL on a zero
+-- denominator. previous_* are the same campaigns' previous end-of-day values (a campaign new on
+-- report_day counts as 0 there), so *_change = total - previous total.
+CREATE OR REPLACE MACRO report_totals(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
+WITH r AS (
+    SELECT * FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
+),
+t AS (
+    SELECT
+        count(*) FILTER (WHERE fresh) AS campaigns,
+        count(*) FILTER (WHERE NOT fresh) AS stale_campaigns,
+        coalesce(sum(contacts) FILTER (WHERE fresh), 0) AS contacts,
+        coalesce(sum(contacts - coalesce(contacts_change, contacts)) FILTER (WHERE fresh), 0)
+            AS previous_contacts,
+        coalesce(sum(reached_sent) FILTER (WHERE fresh), 0) AS reached_sent,
+        coalesce(sum(reached_sent - coalesce(reached_sent_change, reached_sent)) FILTER (WHERE fresh), 0)
+            AS previous_reached_sent,
+        coalesce(sum(reached_delivered) FILTER (WHERE fresh), 0) AS reached_delivered,
+        coalesce(sum(reached_delivered - coalesce(reached_delivered_change, reached_delivered))
+            FILTER (WHERE fresh), 0) AS previous_reached_delivered,
+        coalesce(sum(reached_read) FILTER (WHERE fresh), 0) AS reached_read,
+        coalesce(sum(reached_read - coalesce(reached_read_change, reached_read)) FILTER (WHERE fresh), 0)
+            AS previous_reached_read,
+        coalesce(sum(failed) FILTER (WHERE fresh), 0) AS failed
+    FROM r
+)
+SELECT
+    campaigns,
+    stale_campaigns,
+    contacts,
+    contacts - previous_contacts AS contacts_change,
+    reached_sent,
+    reached_sent - previous_reached_sent AS reached_sent_change,
+    reached_delivered,
+    reached_delivered - previous_reached_delivered AS reached_delivered_change,
+    reached_read,
+    reached_read - previous_reached_read AS reached_read_change,
+    CASE WHEN contacts > 0 THEN reached_sent / contacts END AS reached_sent_share,
+    CASE WHEN contacts > 0 THEN reached_delivered / contacts END AS reached_delivered_share,
+    CASE WHEN contacts > 0 THEN reached_read / contacts END AS reached_read_share,
+    CASE WHEN reached_sent > 0 THEN reached_delivered / reached_sent END AS delivery_rate,
+    CASE WHEN previous_reached_sent > 0 THEN previous_reached_delivered / previous_reached_sent END
+        AS previous_delivery_rate,
+    CASE WHEN reached_delivered > 0 THEN reached_read / reached_delivered END AS read_rate,
+    CASE WHEN previous_reached_delivered > 0 THEN previous_reached_read / previous_reached_delivered END
+        AS previous_read_rate,
+    CASE WHEN reached_sent > 0 THEN reached_read / reached_sent END AS read_of_sent,
+    CASE WHEN previous_reached_sent > 0 THEN previous_reached_read / previous_reached_sent END
+        AS previous_read_of_sent,
+    delivery_rate - previous_delivery_rate AS delivery_rate_change,
+    read_rate - previous_read_rate AS read_rate_change,
+    read_of_sent - previous_read_of_sent AS read_of_sent_change,
+    failed
+FROM t;
+
+COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30): one row, all fresh campaigns of report_day together, with rates from the sums and changes from the same campaigns'' previous day.';
