@@ -1,0 +1,100 @@
+"""Export benchmark: N contacts from the fake mluvii server over loopback HTTP into a store.
+
+    .venv/bin/python bench/export_bench.py                 # 100,000 contacts, page size 1000
+    .venv/bin/python bench/export_bench.py --contacts 20000 --page-size 500 --campaigns 4
+
+The fake server runs in a separate process (``campaign-reports fake-api``), so that it does not
+share the exporter's interpreter lock. Prints contacts per second (whole run: token, campaign
+list, paging, re-count, normalising, Parquet, publication) and the number of requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.config import (
+    ApiConfig,
+    Config,
+    Secret,
+)
+from pipeline.console import Console
+from pipeline.export import Exporter
+from pipeline.sources.mluvii_api import MluviiClient
+from pipeline.store import Store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(port: int, timeout: float = 60) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the fake server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--campaigns", type=int, default=1)
+    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    port = free_port()
+    sizes = ",".join([str(args.contacts // args.campaigns)] * args.campaigns)
+    server = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pipeline.cli_main", "-q", "fake-api", "--port", str(port)),
+            *("--contacts", sizes, "--minutes-per-second", "0"),
+        ],
+        env=os.environ,
+    )
+    try:
+        wait_for(port)
+        api = ApiConfig(
+            base_url=f"http://127.0.0.1:{port}", client_id="fake-client", page_size=args.page_size
+        )
+        for run in range(1, args.runs + 1):
+            with tempfile.TemporaryDirectory() as tmp:
+                data_dir = Path(tmp) / "data"
+                client = MluviiClient(
+                    api, client_id="fake-client", client_secret=Secret("fake-secret")
+                )
+                exporter = Exporter(
+                    client, Store(data_dir), Config(data_dir=data_dir, api=api), Console.silent()
+                )
+                started = time.perf_counter()
+                summary = exporter.run()
+                seconds = time.perf_counter() - started
+                client.close()
+                assert summary.ok and summary.contacts == args.contacts, summary.text()
+                print(
+                    f"run {run}: {summary.contacts:,} contacts in {seconds:.2f} s = "
+                    f"{summary.contacts / seconds:,.0f} contacts/s; {summary.requests} requests "
+                    f"({summary.token_requests} token, page size {args.page_size}, "
+                    f"{args.campaigns} campaign(s))"
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

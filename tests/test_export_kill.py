@@ -1,0 +1,106 @@
+"""Kill the exporter mid-run (SIGKILL): no partial snapshot is visible; the next run completes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from export_helpers import CLIENT_ID, SECRET, assert_equals_tenant
+
+from pipeline.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.store import Store
+
+CAMPAIGNS = ("101", "102", "103", "104")
+
+
+def _env(fake: FakeMluvii, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CAMPAIGN_REPORTS_API_BASE_URL": fake.url,
+        "CAMPAIGN_REPORTS_API_CLIENT_ID": CLIENT_ID,
+        "CAMPAIGN_REPORTS_API_CLIENT_SECRET": SECRET,
+        "CAMPAIGN_REPORTS_API_PAGE_SIZE": "50",
+        **extra,
+    }
+
+
+def _cmd(data_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "pipeline.cli_main", "--data-dir", str(data_dir), "export"]
+
+
+def check_only_whole_snapshots(data_dir: Path) -> set[str]:
+    store = Store(data_dir)
+    for meta in store.published():
+        frame = pl.read_parquet(data_dir / meta.path)
+        assert frame.height == meta.rows
+        assert frame.get_column("contact_id").n_unique() == meta.rows
+    return {m.campaign_id for m in store.published()}
+
+
+@pytest.fixture
+def slow_fake():
+    tenant = FakeTenant(seed=4, sizes=(300, 300, 300, 300), phone_campaign=False)
+    with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:
+        # 7 pages a campaign at 60 ms each: a run takes about 2 s, time enough to kill it
+        fake.faults.add("slow", path="identities", delay=0.06, times=10_000)
+        yield fake
+
+
+def test_sigkill_during_paging_leaves_only_whole_snapshots(slow_fake: FakeMluvii, tmp_path: Path):
+    data_dir = tmp_path / "data"
+    proc = subprocess.Popen(
+        _cmd(data_dir), env=_env(slow_fake), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        # wait until one campaign is published and the next one is being paged
+        while time.monotonic() < deadline:
+            published = {m.campaign_id for m in Store(data_dir).published()}
+            paging = slow_fake.requests("/campaigns/102/identities")
+            if published and len(paging) >= 2:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    before = check_only_whole_snapshots(data_dir)
+    assert before and before != set(CAMPAIGNS)  # it was killed mid-run
+
+    slow_fake.faults.clear()
+    done = subprocess.run(
+        _cmd(data_dir), env=_env(slow_fake), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert check_only_whole_snapshots(data_dir) == set(CAMPAIGNS)
+    for cid in CAMPAIGNS:
+        latest = [m for m in Store(data_dir).published() if m.campaign_id == cid][-1]
+        assert_equals_tenant(data_dir, latest, slow_fake.tenant)
+
+
+@pytest.mark.parametrize("point", ["renamed", "manifest-half-written"])
+def test_crash_while_publishing_shows_old_or_new(slow_fake: FakeMluvii, tmp_path: Path, point: str):
+    slow_fake.faults.clear()
+    data_dir = tmp_path / "data"
+    crash = subprocess.run(
+        _cmd(data_dir),
+        env=_env(slow_fake, CAMPAIGN_REPORTS_CRASH_AT=f"{point}:2"),  # in the second campaign
+        capture_output=True,
+        timeout=60,
+    )
+    assert crash.returncode == -signal.SIGKILL
+    assert check_only_whole_snapshots(data_dir) == {"101"}
+    again = subprocess.run(_cmd(data_dir), env=_env(slow_fake), capture_output=True, timeout=60)
+    assert again.returncode == 0
+    assert check_only_whole_snapshots(data_dir) == set(CAMPAIGNS)
+    listed = {m.path for m in Store(data_dir).published()}
+    on_disk = {
+        p.relative_to(data_dir).as_posix() for p in (data_dir / "snapshots").rglob("*.parquet")
+    }
+    assert on_disk == listed  # what the crash left behind was cleaned up
