@@ -32,6 +32,9 @@ fmt: $(STAMP)
 
 bench: $(STAMP) ## benchmarks (not part of the tests)
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/build_bench.py --rows 3000000
+	$(BIN)/python bench/render_bench.py
+	$(BIN)/python bench/export_bench.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

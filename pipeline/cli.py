@@ -116,7 +116,7 @@ def ingest(
         raise PipelineError(f"{len(rejected)} of {len(reports)} file(s) rejected (see above)")
 
 
-@cli.command(epilog="Example: campaign-reports --data-dir demo-data demo")
+@cli.command(epilog="Example: campaign-reports --data-dir demo-data demo --scale 0.1")
 @click.option("--seed", default=7, show_default=True, help="Seed of the synthetic tenant.")
 @click.option(
     "--scale",
@@ -127,20 +127,28 @@ def ingest(
 @click.option(
     "--as-of",
     type=AsOf(),
-    default="2026-11-27T23:00:00Z",
+    default="2026-11-27T22:00:00Z",
     show_default=True,
-    help="The end of the demo's history.",
+    help="The end of the demo's history (the last report day is this day in the time zone).",
 )
 @pass_ctx
 def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     """Build a synthetic tenant and run the whole pipeline on it.
 
     Writes export files for several campaigns into <data-dir>/inbox/demo, ingests them through the
-    normal ingest path, and runs the later stages. Deterministic for a given seed.
+    normal ingest path, builds the warehouse and renders the reports of the last day. Deterministic
+    for a given seed; running it again on the same data directory adds nothing.
     """
     from .demo import run_demo
+    from .report import render_day
+    from .warehouse import build
 
     run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
+    result = build(obj.config, obj.console)
+    overview = render_day(obj.config, obj.console)
+    obj.console.info(f"Analyst copy of the warehouse: {result.analyst}")
+    obj.console.info(f"The report is ready: {overview}")
+    obj.console.info(f"Open it in a browser: file://{overview.resolve()}")
 
 
 @cli.command(
@@ -192,7 +200,24 @@ def retention(obj: Context, as_of: Any) -> None:
 
 # Commands defined in their stage's module are registered here, one line each.
 # (register further commands below this line)
+from .schedule_cli import run as _run_command  # noqa: E402
+from .schedule_cli import schedule as _schedule_command  # noqa: E402
+from .schedule_cli import status as _status_command  # noqa: E402
 
+cli.add_command(_schedule_command)
+cli.add_command(_run_command)
+cli.add_command(_status_command)
+from .report_cli import report as _report_command  # noqa: E402
+
+cli.add_command(_report_command)
+from .export_cli import export, fake_api  # noqa: E402
+
+cli.add_command(export)
+cli.add_command(fake_api)
+from .warehouse_cli import build, sql  # noqa: E402
+
+cli.add_command(build)
+cli.add_command(sql)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,7 +62,7 @@ class ApiConfig:
 
     base_url: str = "https://app.mluvii.com"
     token_url: str = ""  # default: <base_url>/login/connect/token
-    client_id: str = ""  # or CAMPAIGN_REPORTS_API_CLIENT_ID
+    client_id: str = field(default="", repr=False)  # or CAMPAIGN_REPORTS_API_CLIENT_ID
     page_size: int = 1000  # identities per request (offset/limit paging)
     connect_timeout: float = 10.0  # seconds to connect
     read_timeout: float = 30.0  # seconds without a byte
@@ -92,6 +92,31 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """``[schedule]``: how the scheduler catches up and retries (see ``pipeline.schedule``)."""
+
+    timezone: str = ""  # time zone of the jobs' cron expressions (default: the top-level timezone)
+    catch_up_days: int = 31  # missed intervals older than this are not caught up
+    retry_minutes: float = 10.0  # a failed run is retried after this, doubled after each failure
+    max_attempts: int = 3  # failures of one interval before the scheduler stops retrying it
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    """One ``[[jobs]]`` entry. Without any, the scheduler uses ``pipeline.jobs.DEFAULT_JOBS``."""
+
+    kind: str = ""  # ingest, export, build, report or retention
+    cron: str = ""  # e.g. "0 6 * * *" (06:00 every day), "0 * * * *" (hourly)
+    name: str = ""  # default: the kind; unique
+    timezone: str = ""  # default: [schedule] timezone
+    enabled: bool = True
+    catch_up: str = ""  # "each" missed interval or only the "latest" (default: by kind)
+    day_lag: int = 1  # report: report on the day this many days before the run's local day
+    inbox: str = "inbox"  # ingest: folder of export files (relative: to data_dir)
+    build_first: bool = True  # report: bring the warehouse up to date before rendering
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = Path("data")
     timezone: str = "Europe/Prague"
@@ -100,6 +125,8 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
 
     @property
     def tz(self) -> ZoneInfo:
@@ -182,7 +209,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("ingest", "api", "retention"):
+        if f.name in ("ingest", "api", "retention", "schedule", "jobs"):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -194,7 +221,11 @@ def load_config(
         if value is not None:
             values[key] = value
     retention = _section(RetentionConfig(), "retention", data, env, path)
-    cfg = replace(cfg, ingest=ingest, api=api, retention=retention, **values)
+    schedule = _section(ScheduleConfig(), "schedule", data, env, path)
+    jobs = _jobs(data.get("jobs", []), path)
+    cfg = replace(
+        cfg, ingest=ingest, api=api, retention=retention, schedule=schedule, jobs=jobs, **values
+    )
     validate(cfg)
     return cfg
 
@@ -214,6 +245,28 @@ def _section(default: _T, name: str, data: dict[str, Any], env: Any, path: Path 
         elif f.name in table:
             values[f.name] = _coerce(f.name, table[f.name], f.default)
     return replace(default, **values)  # type: ignore[type-var]
+
+
+def _jobs(tables: Any, path: Path | None) -> tuple[JobConfig, ...]:
+    """The ``[[jobs]]`` array of tables (no environment overrides: jobs live in the file)."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"config file {path}: jobs must be [[jobs]] tables")
+    known = {f.name: f.default for f in fields(JobConfig)}
+    out = []
+    for n, table in enumerate(tables, start=1):
+        unknown = set(table) - set(known)
+        if unknown:
+            raise ConfigError(f"config file {path}: job {n}: unknown setting(s) {sorted(unknown)}")
+        values = {k: _coerce(f"jobs.{k}", v, known[k]) for k, v in table.items()}
+        job = JobConfig(**values)
+        out.append(replace(job, name=job.name or job.kind))
+    return tuple(out)
+
+
+def _validate_schedule(cfg: Config) -> None:
+    from .schedule import validate_jobs  # cron parsing lives with the scheduler
+
+    validate_jobs(cfg)
 
 
 def validate(cfg: Config) -> None:
@@ -240,3 +293,4 @@ def validate(cfg: Config) -> None:
         )
     if not cfg.api.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"api.base_url {cfg.api.base_url!r} must start with https:// or http://")
+    _validate_schedule(cfg)

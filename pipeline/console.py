@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from typing import TextIO
 
 log = logging.getLogger("campaign_reports")
+# Messages are printed by the Console; logging is for --debug (which configures a handler). Without
+# a handler of its own, Python's last-resort handler would print every warning a second time.
+log.addHandler(logging.NullHandler())
 
 
 class Console:

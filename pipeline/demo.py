@@ -40,7 +40,7 @@ from .store import Store
 HOUR = 3600
 DAY = 86400
 UNKNOWN_API_VALUE = "WA_PENDING_NEW"
-MARKER = "demo.json"
+MARKER = ".demo.json"  # a dot file: the inbox ingest job skips it
 SETTLED_HOURS = (5, 13, 21)  # UTC hours of the exports once a campaign has settled
 
 

@@ -248,11 +248,13 @@ class Store:
         self.root.mkdir(parents=True, exist_ok=True)
         lock_path = self.root / LOCK
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        locked = False
         try:
             deadline = time.monotonic() + wait
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    locked = True
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
@@ -269,8 +271,9 @@ class Store:
             writer.recover()
             yield writer
         finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
+            if locked:  # only the holder clears its note; a refused writer leaves it alone
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, 0)
             os.close(fd)  # closing releases the lock
 
 

@@ -149,3 +149,27 @@ def test_retention_removes_old_snapshots_and_quarantine(tmp_path, data_dir):
     assert Store(data_dir).quarantine_files() == []
     assert list((data_dir / "quarantine").rglob("*.csv")) == []
     assert len(Store(data_dir).published()) == 1
+
+
+def test_an_export_does_not_bring_an_erased_contact_back(data_dir):
+    from datetime import timedelta
+
+    from export_helpers import CLIENT_ID, SECRET, StepClock, published, run_export
+
+    from pipeline.fake_mluvii import FakeMluvii, FakeTenant
+
+    tenant = FakeTenant(seed=3, sizes=(50,))
+    with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:
+        run_export(fake, data_dir)
+        [meta] = published(data_dir, 101)
+        victim = pl.read_parquet(data_dir / meta.path)["contact_id"][7]
+        erase_contact(make_config(data_dir), Console.silent(), victim)
+        later = StepClock(datetime(2026, 11, 28, 9, tzinfo=UTC) + timedelta(hours=1))
+        run_export(fake, data_dir, clock=later)
+    metas = published(data_dir, 101)
+    assert len(metas) == 2
+    for m in metas:
+        frame = pl.read_parquet(data_dir / m.path)
+        assert victim not in frame["contact_id"].to_list()
+        assert frame.height == m.rows == 49
+    assert victim not in every_cell(data_dir)

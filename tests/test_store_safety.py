@@ -186,6 +186,8 @@ def test_second_ingest_exits_at_once_while_one_runs(prepared, tmp_path):
         assert "Traceback" not in err
         assert store_listing(data_dir) == before
         assert {m.snapshot_id for m in Store(data_dir).published()} == old_ids
+        # the refused writer left the holder's note alone (a third one is told who holds it)
+        assert f"ingest, pid {first.pid}" in (data_dir / ".lock").read_text()
     finally:
         first.kill()
         first.communicate()
