@@ -73,6 +73,8 @@ QUERY_ORDER = (
     "state_transitions.sql",
     "stuck_contacts.sql",
     "data_quality.sql",
+    "runs.sql",
+    "report_base.sql",  # the other report_*.sql macros call it: it loads first
 )
 #: A build applies new snapshots in chunks of about this many rows (memory stays bounded).
 BATCH_ROWS = 4_000_000

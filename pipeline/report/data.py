@@ -20,8 +20,10 @@ from ..errors import QueryError
 from .model import (
     FORMULAS,
     CampaignDay,
+    ExportProblem,
     Failure,
     Finding,
+    Freshness,
     Funnel,
     Rate,
     RawState,
@@ -71,6 +73,9 @@ class DayData:
     contacts: dict[str, list[Row]] = field(default_factory=dict)  # campaign -> drill-down rows
     state_rows: dict[str, list[Row]] = field(default_factory=dict)
     quality_rows: list[Row] = field(default_factory=list)
+    freshness: list[Freshness] = field(default_factory=list)
+    export_problems: list[ExportProblem] = field(default_factory=list)
+    runs_recorded: bool = False
 
 
 def cache_daily(con: duckdb.DuckDBPyConnection, tz: str) -> None:
@@ -320,6 +325,21 @@ def load_day(
     other_stale = sum(
         1 for q in quality if q["check_name"] == "stale" and q["campaign_id"] not in listed
     )
+    freshness = [
+        Freshness(
+            r["campaign_id"],
+            names.get(r["campaign_id"]) or r["campaign_id"],
+            r["latest_complete"],
+            r["age_hours"],
+            r["incomplete_on_day"],
+        )
+        for r in rows(con, "SELECT * FROM report_freshness(?, tz := ?, days := ?)", [day, tz, days])
+    ]
+    runs_recorded = bool(rows(con, "SELECT 1 AS x FROM run_log LIMIT 1", []))
+    problems = [
+        ExportProblem(r["job"], r["problem"], r["started"], r["missed"], r["error"])
+        for r in rows(con, "SELECT * FROM report_export_problems(?)", [day])
+    ]
     return DayData(
         day=day,
         campaigns=campaigns,
@@ -328,6 +348,9 @@ def load_day(
         contacts=dict(contact_rows),
         state_rows=dict(state_rows),
         quality_rows=quality,
+        freshness=freshness,
+        export_problems=problems,
+        runs_recorded=runs_recorded,
     )
 
 

@@ -260,6 +260,28 @@ class PageMeta:
 
 
 @dataclass(frozen=True)
+class Freshness:
+    """How fresh one campaign's data is at the end of the report day (report_freshness)."""
+
+    campaign_id: str
+    title: str
+    latest_complete: datetime
+    age_hours: float
+    incomplete_on_day: int  # snapshots of the day published incomplete: kept out of the numbers
+
+
+@dataclass(frozen=True)
+class ExportProblem:
+    """An export run that failed or caught up missed hours since the last report."""
+
+    job: str
+    problem: str  # failed | caught up
+    started: datetime
+    missed: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class OverviewPage:
     """The daily overview (``<day>/index.html``)."""
 
@@ -269,6 +291,9 @@ class OverviewPage:
     stale: tuple[CampaignDay, ...]  # no snapshot on the day
     findings: tuple[Finding, ...]  # tenant-wide findings
     files: tuple[DataFile, ...]
+    freshness: tuple[Freshness, ...] = ()
+    export_problems: tuple[ExportProblem, ...] = ()
+    runs_recorded: bool = False  # the warehouse holds scheduler runs (else problems are unknown)
     formulas: tuple[Formula, ...] = FORMULAS
 
 

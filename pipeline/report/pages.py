@@ -308,7 +308,17 @@ def write_day(
         DataFile("overview.csv", "Metrics of every campaign (CSV)", len(campaigns)),
         DataFile("overview.json", "All metrics of this page (JSON)", None),
     )
-    page = OverviewPage(meta, data.totals, fresh, stale, tenant_findings, overview_files)
+    page = OverviewPage(
+        meta,
+        data.totals,
+        fresh,
+        stale,
+        tenant_findings,
+        overview_files,
+        freshness=tuple(data.freshness),
+        export_problems=tuple(data.export_problems),
+        runs_recorded=data.runs_recorded,
+    )
     put("overview.csv", _overview_csv(data))
     put(
         "overview.json",
