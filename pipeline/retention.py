@@ -26,6 +26,7 @@ import polars as pl
 from .clock import now
 from .config import Config
 from .console import Console
+from .durable import fsync_path
 from .errors import PipelineError
 from .store import SnapshotMeta, Store, Writer, iso_utc, parse_iso_utc
 
@@ -166,8 +167,7 @@ def _scrub_quarantine(store: Store, writer: Writer, contact_id: str) -> int:
             continue
         staged = writer.staging / "quarantine-rewrite.csv"
         kept.write_csv(staged)
-        with open(staged, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_path(staged)
         os.replace(staged, path)
         count += 1
     return count

@@ -36,6 +36,7 @@ import polars as pl
 
 from . import faults
 from .clock import now
+from .durable import fsync_path, write_durably
 from .errors import SnapshotConflict, StoreError, StoreLocked
 
 MANIFEST = "manifest.jsonl"
@@ -113,21 +114,6 @@ class CommitResult:
     published: list[SnapshotMeta] = field(default_factory=list)
     already_present: list[SnapshotMeta] = field(default_factory=list)
     quarantine_file: str | None = None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 class Store:
@@ -320,15 +306,13 @@ class Writer:
             "contact_id"
         ).write_parquet(path, compression="zstd", statistics=True)
         faults.point("staged-written")
-        with open(path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_path(path)
         return Staged(meta=meta, staged_path=path)
 
     def stage_quarantine(self, frame: pl.DataFrame) -> Path:
         path = self.staging / "quarantine.csv"
         frame.write_csv(path)
-        with open(path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        fsync_path(path)
         return path
 
     def check(self, meta: SnapshotMeta, published: dict[str, SnapshotMeta]) -> bool:
@@ -375,13 +359,13 @@ class Writer:
             moves.append((quarantine, quarantine_rel))
 
         pending = self.staging / PENDING
-        _write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
+        write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
         faults.point("pending-written")
         for src, rel in moves:
             dest = self.store.root / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)
-            _fsync_dir(dest.parent)
+            fsync_path(dest.parent)
             faults.point("renamed")
         record = {
             "v": MANIFEST_VERSION,
@@ -401,7 +385,7 @@ class Writer:
             fh.write(line[half:])
             fh.flush()
             os.fsync(fh.fileno())
-        _fsync_dir(self.store.root)
+        fsync_path(self.store.root)
         faults.point("manifest-written")
         pending.unlink()
         result.published = metas
@@ -431,11 +415,11 @@ class Writer:
         obsolete = [published[s.meta.snapshot_id].path for s in replaced]
         obsolete += [m.path for m in removed] + list(removed_quarantine)
         pending = self.staging / PENDING
-        _write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
+        write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
         for s, meta in zip(replaced, new_metas, strict=True):
             dest = self.store.root / meta.path
             os.replace(s.staged_path, dest)
-            _fsync_dir(dest.parent)
+            fsync_path(dest.parent)
         record = {
             "v": MANIFEST_VERSION,
             "commit_id": hashlib.sha256((reason + committed_at).encode()).hexdigest()[:16],

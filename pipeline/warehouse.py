@@ -46,6 +46,7 @@ import pipeline
 from .catalog import load_catalog
 from .config import Config
 from .console import Console
+from .durable import fsync_path
 from .errors import QueryError, WarehouseError
 from .store import Store
 
@@ -312,7 +313,7 @@ def build(
             # a WAL left by a crashed earlier build belongs to the old file, not this one
             Path(str(target) + ".wal").unlink(missing_ok=True)
             os.replace(path, target)
-            _fsync_dir(target.parent)
+            fsync_path(target.parent)
         if publish:
             publish_analyst_copy(target, analyst)
     result.seconds = time.perf_counter() - start
@@ -472,14 +473,6 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def publish_analyst_copy(warehouse: Path, analyst: Path) -> None:
     """Copy the (checkpointed, closed) warehouse aside, fsync it, and rename it over the copy."""
     tmp = analyst.with_name(f".{analyst.name}.{os.getpid()}.tmp")
@@ -489,7 +482,7 @@ def publish_analyst_copy(warehouse: Path, analyst: Path) -> None:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o444)
         os.replace(tmp, analyst)
-        _fsync_dir(analyst.parent)
+        fsync_path(analyst.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise WarehouseError(

@@ -8,7 +8,7 @@
 --
 -- Examples: the failed exports of the last day
 --   SELECT job, started, error FROM runs
---   WHERE kind = 'export' AND status = 'failed' AND started > now() - INTERVAL 1 DAY;
+--   WHERE kind = 'export' AND status = 'failed' AND started > TIMESTAMPTZ '2026-11-27 06:00:00+01';
 -- the report days rendered, and when
 --   SELECT report_day, max(ended) FROM runs WHERE kind = 'report' AND status = 'ok' GROUP BY ALL;
 CREATE TABLE IF NOT EXISTS run_log (

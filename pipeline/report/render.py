@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from .. import __version__
+from ..durable import fsync_path
 from . import charts
 from .model import STAGE_DEFINITIONS, StateCount
 
@@ -216,15 +217,8 @@ def write_many(files: dict[Path, str]) -> None:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(text.encode("utf-8"))
 
-        def sync(tmp: str) -> None:
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(sync, [t for t, _ in staged]))
+            list(pool.map(fsync_path, [t for t, _ in staged]))
         for tmp, path in staged:
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
