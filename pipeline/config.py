@@ -176,36 +176,8 @@ def load_config(
     cfg = Config()
     known_top = {f.name for f in fields(Config)}
     for key in data:
-        if key not in known_top and key not in {"api", "schedule", "jobs"}:
+        if key not in known_top:
             raise ConfigError(f"config file {path}: unknown setting {key!r}")
-
-    ingest_data = data.get("ingest", {})
-    ingest = IngestConfig()
-    for f in fields(IngestConfig):
-        env_name = f"{ENV_PREFIX}INGEST_{f.name.upper()}"
-        if env_name in env:
-            ingest = replace(ingest, **{f.name: _coerce(f.name, env[env_name], f.default)})
-        elif f.name in ingest_data:
-            ingest = replace(ingest, **{f.name: _coerce(f.name, ingest_data[f.name], f.default)})
-
-    api_data = data.get("api", {})
-    api = ApiConfig()
-    for f in fields(ApiConfig):
-        env_name = f"{ENV_PREFIX}API_{f.name.upper()}"
-        if env_name in env:
-            api = replace(api, **{f.name: _coerce(f.name, env[env_name], f.default)})
-        elif f.name in api_data:
-            api = replace(api, **{f.name: _coerce(f.name, api_data[f.name], f.default)})
-    unknown_api = set(api_data) - {f.name for f in fields(ApiConfig)}
-    if unknown_api:
-        hint = (
-            " (the secret is read from the environment only)"
-            if "client_secret" in unknown_api
-            else ""
-        )
-        raise ConfigError(
-            f"config file {path}: unknown [api] setting(s) {sorted(unknown_api)}{hint}"
-        )
 
     values: dict[str, Any] = {}
     for f in fields(Config):
@@ -220,6 +192,8 @@ def load_config(
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+    ingest = _section(IngestConfig(), "ingest", data, env, path)
+    api = _section(ApiConfig(), "api", data, env, path)
     retention = _section(RetentionConfig(), "retention", data, env, path)
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
@@ -236,7 +210,10 @@ def _section(default: _T, name: str, data: dict[str, Any], env: Any, path: Path 
     known = {f.name for f in fields(default)}  # type: ignore[arg-type]
     unknown = set(table) - known
     if unknown:
-        raise ConfigError(f"config file {path}: unknown [{name}] setting(s) {sorted(unknown)}")
+        hint = " (secrets are read from the environment only)" if "client_secret" in unknown else ""
+        raise ConfigError(
+            f"config file {path}: unknown [{name}] setting(s) {sorted(unknown)}{hint}"
+        )
     values = {}
     for f in fields(default):  # type: ignore[arg-type]
         env_name = f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
