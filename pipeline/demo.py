@@ -265,6 +265,11 @@ def run_demo(
             f"{sum(r.rows_quarantined for r in reports):,} rows quarantined "
             f"[{time.perf_counter() - t0:.1f} s]"
         )
+    # The names a real tenant's campaign list would give (the exporter records them the same way).
+    with store.writer("demo") as writer:
+        writer.record_campaigns(
+            {spec.campaign_id: {"name": spec.name, "channel": "WhatsApp"} for spec in CAMPAIGNS}
+        )
     result.seconds = time.perf_counter() - started
     console.info(
         f"Demo tenant ready in {result.seconds:.1f} s: {len(result.campaigns)} campaigns, "

@@ -261,6 +261,17 @@ class Exporter:
                 )
                 campaigns = whatsapp_campaigns(self.client.campaigns())
                 by_id = {str(c.get("id")): c for c in campaigns}
+                writer.record_campaigns(
+                    {
+                        cid: {
+                            "name": _clean(c.get("name"), 200),
+                            "channel": c.get("channel"),
+                            "started": c.get("started"),
+                            "finished": c.get("finished"),
+                        }
+                        for cid, c in by_id.items()
+                    }
+                )
                 wanted = list(dict.fromkeys(campaign_ids)) if campaign_ids else list(by_id)
                 last_complete = last_complete_times(self.store)
                 self.console.info(

@@ -40,6 +40,7 @@ from .durable import fsync_path, write_durably
 from .errors import SnapshotConflict, StoreError, StoreLocked
 
 MANIFEST = "manifest.jsonl"
+CAMPAIGNS = "campaigns.json"
 LOCK = ".lock"
 STAGING = ".staging"
 PENDING = "pending.json"
@@ -171,6 +172,21 @@ class Store:
             for rel in commit.get("removed_quarantine", []):
                 files.pop(rel, None)
         return list(files)
+
+    def campaigns(self) -> dict[str, dict[str, Any]]:
+        """What is known of each campaign besides its snapshots (name, channel, started,
+        finished), from ``campaigns.json``: recorded by the exporter from the API's campaign
+        list, and by the demo."""
+        try:
+            data = json.loads((self.root / CAMPAIGNS).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError as exc:
+            raise StoreError(
+                f"{self.root / CAMPAIGNS} is not valid JSON ({exc.msg}); delete it, the next "
+                "export writes it again"
+            ) from exc
+        return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
     def listed_paths(self) -> set[str]:
         """Every file the manifest says is part of the store."""
@@ -314,6 +330,21 @@ class Writer:
         frame.write_csv(path)
         fsync_path(path)
         return path
+
+    def record_campaigns(self, info: dict[str, dict[str, Any]]) -> None:
+        """Merge what is known of campaigns (name, channel, started, finished) into
+        ``campaigns.json``, atomically (written aside, fsynced, renamed)."""
+        if not info:
+            return
+        merged = self.store.campaigns()
+        for cid, fields_ in info.items():
+            merged[str(cid)] = {**merged.get(str(cid), {}), **fields_}
+        tmp = self.staging / CAMPAIGNS
+        write_durably(
+            tmp, json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True).encode()
+        )
+        os.replace(tmp, self.store.root / CAMPAIGNS)
+        fsync_path(self.store.root)
 
     def check(self, meta: SnapshotMeta, published: dict[str, SnapshotMeta]) -> bool:
         """True if this snapshot is new; False if the same input is already published.

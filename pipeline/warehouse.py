@@ -336,6 +336,7 @@ def _build_into(
     from .runlog import load_into_duckdb
 
     load_into_duckdb(con, store.root)
+    load_campaigns(con, store)
     manifest = store.manifest_frame()
     catalog = load_catalog().frame()
     settings = pl.DataFrame(
@@ -471,6 +472,36 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
             con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def load_campaigns(con: duckdb.DuckDBPyConnection, store: Store) -> int:
+    """Replace the table ``campaigns`` with what the store knows of each campaign (names from
+    the API's campaign list); reports show the name where there is one."""
+    known = store.campaigns()
+    frame = pl.DataFrame(
+        {
+            "campaign_id": list(known),
+            "name": [v.get("name") for v in known.values()],
+            "channel": [v.get("channel") for v in known.values()],
+            "started": [v.get("started") for v in known.values()],
+            "finished": [v.get("finished") for v in known.values()],
+        },
+        schema=dict.fromkeys(("campaign_id", "name", "channel", "started", "finished"), pl.String),
+    )
+    con.register("_campaigns_frame", frame.to_arrow())
+    try:
+        con.execute(
+            "CREATE OR REPLACE TABLE campaigns AS SELECT campaign_id, name, channel, "
+            "TRY_CAST(started AS TIMESTAMPTZ) AS started, "
+            "TRY_CAST(finished AS TIMESTAMPTZ) AS finished FROM _campaigns_frame"
+        )
+    finally:
+        con.unregister("_campaigns_frame")
+    con.execute(
+        "COMMENT ON TABLE campaigns IS 'One row per campaign the store knows more of than its id "
+        "(from the mluvii API campaign list): name, channel, started, finished.'"
+    )
+    return frame.height
 
 
 def publish_analyst_copy(warehouse: Path, analyst: Path) -> None:

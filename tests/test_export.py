@@ -228,3 +228,27 @@ def test_recount_falls_back_to_the_campaign_list(fake: FakeMluvii, tenant, data_
     assert fault.hits == 3  # one re-count per campaign, each answered 404
     assert [r.path for r in fake.log].count("/api/v1/Campaigns") == 1 + 3
     assert_equals_tenant(data_dir, published(data_dir, 102)[0], tenant)
+
+
+def test_campaign_names_from_the_api_reach_the_warehouse_and_the_report(
+    fake: FakeMluvii, data_dir: Path
+):
+    from pipeline.config import Config
+    from pipeline.console import Console
+    from pipeline.report import render_day
+    from pipeline.warehouse import build, open_analyst
+
+    run_export(fake, data_dir)
+    known = Store(data_dir).campaigns()
+    assert known["101"]["name"] == "WhatsApp campaign 101"
+    assert "900" not in known  # the phone campaign is not exported, nor recorded
+    config = Config(data_dir=data_dir)
+    build(config, Console.silent())
+    con = open_analyst(config)
+    try:
+        names = dict(con.execute("SELECT campaign_id, name FROM campaigns").fetchall())
+    finally:
+        con.close()
+    assert names == {c: f"WhatsApp campaign {c}" for c in ("101", "102", "103")}
+    overview = render_day(config, Console.silent()).read_text()
+    assert ">WhatsApp campaign 102<" in overview
