@@ -184,6 +184,24 @@ def state_exprs(
     return state, legacy
 
 
+def state_exprs_for(
+    values: pl.Series, raw: pl.Expr, *, legacy_state: str | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """``state_exprs`` for a column whose values are known: the normalising (trim, fold spaces,
+    lower case) runs once per distinct raw value, and the rows only look the result up. Same
+    results as ``state_exprs``; much faster on big files, which hold few distinct states."""
+    distinct = pl.DataFrame({"raw": values.cast(pl.String).unique().drop_nulls()})
+    state, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state)
+    table = distinct.with_columns(state.alias("state"), legacy.alias("legacy"))
+    mapping = dict(zip(table["raw"].to_list(), table["state"].to_list(), strict=True))
+    legacy_raw = table.filter(pl.col("legacy"))["raw"].to_list()
+    as_text = raw.cast(pl.String)
+    return (
+        as_text.replace_strict(mapping, default=OTHER, return_dtype=pl.String),
+        as_text.is_in(legacy_raw).fill_null(False),
+    )
+
+
 def normalize_state(raw: str | None, *, legacy_state: str | None = None) -> tuple[str, bool]:
     """The same mapping for one value (for messages and tests); the pipeline uses ``state_exprs``."""
     s, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state)

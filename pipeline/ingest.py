@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .catalog import OTHER, state_exprs
+from .catalog import OTHER, state_exprs_for
 from .clock import now
 from .config import PHONE_KEY_ENV, Config, Secret
 from .console import Console
@@ -357,7 +357,7 @@ def ingest_one(
     delimiter = options.delimiter or config.ingest.delimiter
     _fmt, frame = read_file(path, encoding=encoding, delimiter=delimiter)
     report.rows_read = frame.height
-    fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()
+    fingerprint = _file_sha256(path)
 
     campaign_col, time_col = _campaign_and_time(path, frame, config, options)
     frame = frame.with_columns(
@@ -391,7 +391,9 @@ def ingest_one(
         else pl.lit(None, SNAPSHOT_SCHEMA[dest]).alias(f"_{dest}_parsed")
         for dest, src in times.items()
     )
-    state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
+    state, legacy = state_exprs_for(
+        frame.get_column("state"), pl.col("state"), legacy_state=config.legacy_state
+    )
     blank = lambda e: e.is_null() | (e.str.strip_chars() == "")  # noqa: E731
     parsed = (
         frame.lazy()
@@ -553,6 +555,14 @@ def ingest_one(
     report.quarantine_file = result.quarantine_file
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _neutralise(frame: pl.DataFrame) -> pl.DataFrame:

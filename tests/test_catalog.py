@@ -86,3 +86,32 @@ def test_catalog_frame_has_funnel_ranks():
     assert ranks["sent"] == ranks["delivery_failed"] == 1
     assert ranks["sending_failed"] == ranks["initial"] == ranks["other"] == 0
     assert frame.height == 13
+
+
+def test_the_lookup_form_gives_the_same_states_as_the_expressions():
+    from pipeline.catalog import state_exprs_for
+
+    raw = ["WA_READ", " read ", "SUCCESS", None, "Successfully  Submitted", "NEW", "", "Sent"] * 3
+    df = pl.DataFrame({"raw": raw}, schema={"raw": pl.String})
+    for legacy_state in (None, "other", "delivered"):
+        a = df.select(
+            *(
+                e.alias(n)
+                for e, n in zip(
+                    state_exprs(pl.col("raw"), legacy_state=legacy_state), "sl", strict=True
+                )
+            )
+        )
+        b = df.select(
+            *(
+                e.alias(n)
+                for e, n in zip(
+                    state_exprs_for(df["raw"], pl.col("raw"), legacy_state=legacy_state),
+                    "sl",
+                    strict=True,
+                )
+            )
+        )
+        assert a.equals(b)
+        assert a["s"].to_list()[:8] == ["read", "read", legacy_state or "sent", "other",
+                                        legacy_state or "sent", "other", "other", "sent"]  # fmt: skip
