@@ -135,7 +135,7 @@ def ingest(
 def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     """Build a synthetic tenant and run the whole pipeline on it.
 
-    Writes export files for several campaigns into <data-dir>/inbox/demo, ingests them through the
+    Writes export files for several campaigns into <data-dir>/demo-exports, ingests them through the
     normal ingest path, builds the warehouse and renders the reports of the last day. Deterministic
     for a given seed; running it again on the same data directory adds nothing.
     """

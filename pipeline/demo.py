@@ -1,7 +1,7 @@
 """The demo tenant: a synthetic, realistic mluvii WhatsApp tenant run through the real ingest.
 
 ``run_demo`` writes export files (API-shaped JSON, CSV in several dialects, Parquet) for a handful
-of campaigns into ``<data-dir>/inbox/demo/`` and ingests them with ``ingest_files``, exactly as a
+of campaigns into ``<data-dir>/demo-exports/`` and ingests them with ``ingest_files``, exactly as a
 user's files would be: same lock, same validation, same quarantine, same manifest.
 
 Each contact's life is drawn once (seeded ``random.Random``, no hashing of values), as the times
@@ -219,7 +219,9 @@ def run_demo(
     started = time.perf_counter()
     as_of = as_of.astimezone(UTC)
     data_dir = Path(config.data_dir)
-    inbox = data_dir / "inbox" / "demo"
+    # Not under inbox/: the scheduler's ingest job reads that folder with the tenant's settings,
+    # and the demo's cp1250 file needs its own.
+    inbox = data_dir / "demo-exports"
     _check_marker(data_dir, inbox, seed=seed, scale=scale, as_of=as_of)
     inbox.mkdir(parents=True, exist_ok=True)
     _write_marker(inbox, seed=seed, scale=scale, as_of=as_of)

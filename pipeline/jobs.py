@@ -241,7 +241,11 @@ def run_ingest(ctx: JobContext) -> JobResult:
     if not todo:
         result.message = f"no new files in {inbox}"
     if rejected:
-        result.error = f"{len(rejected)} of {len(todo)} file(s) rejected: " + " | ".join(rejected)
+        result.error = (
+            f"{len(rejected)} of {len(todo)} file(s) rejected (each listed in logs/ingest.jsonl); "
+            f"the first: {rejected[0]}"
+            + (f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else "")
+        )
     return result
 
 
