@@ -8,6 +8,8 @@
 --   local_day(ts, tz)            the calendar day of instant ts in time zone tz
 --   day_start(day, tz)           the instant local day `day` starts in time zone tz (DST-aware:
 --                                a day is 23, 24 or 25 hours long)
+--   ratio(num, den)              num / den as a fraction, NULL when den is 0: every rate and share
+--                                of the reports (a rate over zero is "n/a", never 0 or an error)
 CREATE OR REPLACE MACRO configured_timezone() AS
     (SELECT value FROM settings WHERE key = 'timezone');
 
@@ -23,7 +25,11 @@ CREATE OR REPLACE MACRO local_day(ts, tz) AS
 CREATE OR REPLACE MACRO day_start(day, tz) AS
     timezone(tz, CAST(CAST(day AS DATE) AS TIMESTAMP));
 
+CREATE OR REPLACE MACRO ratio(num, den) AS
+    CASE WHEN den > 0 THEN CAST(num AS DOUBLE) / den END;
+
 COMMENT ON MACRO configured_timezone IS 'The configured time zone (days in reports are days there).';
 COMMENT ON MACRO latest_data_time IS 'The newest complete snapshot time: the default as-of time.';
 COMMENT ON MACRO local_day IS 'local_day(ts, tz): the calendar day of instant ts in time zone tz.';
 COMMENT ON MACRO day_start IS 'day_start(day, tz): the instant local day starts in time zone tz.';
+COMMENT ON MACRO ratio IS 'ratio(num, den): num / den, NULL when den is 0 (a rate over zero is n/a).';

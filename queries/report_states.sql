@@ -62,7 +62,7 @@ SELECT
     notes,
     sort_order,
     contacts,
-    CASE WHEN all_contacts > 0 THEN contacts / all_contacts END AS share,
+    ratio(contacts, all_contacts) AS share,
     change
 FROM counts
 ORDER BY campaign_id, sort_order;

@@ -39,17 +39,17 @@ SELECT
     reached_delivered - previous_reached_delivered AS reached_delivered_change,
     reached_read,
     reached_read - previous_reached_read AS reached_read_change,
-    CASE WHEN contacts > 0 THEN reached_sent / contacts END AS reached_sent_share,
-    CASE WHEN contacts > 0 THEN reached_delivered / contacts END AS reached_delivered_share,
-    CASE WHEN contacts > 0 THEN reached_read / contacts END AS reached_read_share,
-    CASE WHEN reached_sent > 0 THEN reached_delivered / reached_sent END AS delivery_rate,
-    CASE WHEN previous_reached_sent > 0 THEN previous_reached_delivered / previous_reached_sent END
+    ratio(reached_sent, contacts) AS reached_sent_share,
+    ratio(reached_delivered, contacts) AS reached_delivered_share,
+    ratio(reached_read, contacts) AS reached_read_share,
+    ratio(reached_delivered, reached_sent) AS delivery_rate,
+    ratio(previous_reached_delivered, previous_reached_sent)
         AS previous_delivery_rate,
-    CASE WHEN reached_delivered > 0 THEN reached_read / reached_delivered END AS read_rate,
-    CASE WHEN previous_reached_delivered > 0 THEN previous_reached_read / previous_reached_delivered END
+    ratio(reached_read, reached_delivered) AS read_rate,
+    ratio(previous_reached_read, previous_reached_delivered)
         AS previous_read_rate,
-    CASE WHEN reached_sent > 0 THEN reached_read / reached_sent END AS read_of_sent,
-    CASE WHEN previous_reached_sent > 0 THEN previous_reached_read / previous_reached_sent END
+    ratio(reached_read, reached_sent) AS read_of_sent,
+    ratio(previous_reached_read, previous_reached_sent)
         AS previous_read_of_sent,
     delivery_rate - previous_delivery_rate AS delivery_rate_change,
     read_rate - previous_read_rate AS read_rate_change,
