@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,9 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchkit  # noqa: E402
 
 from pipeline.config import Config  # noqa: E402
 from pipeline.console import Console  # noqa: E402
@@ -174,18 +175,8 @@ def step_floor(data_dir: Path) -> dict:
 
 def run_step(*args: str) -> dict:
     """Run one step in a subprocess; its wall time and its own peak RSS."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "_step", *args], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"step {args} failed (status {status})")
-    info = json.loads(out.strip().splitlines()[-1])
-    return {**info, "seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    info, seconds, rss = benchkit.run_step(__file__, *args)
+    return {**info, "seconds": seconds, "peak_rss_mb": rss}
 
 
 def ingest_inbox(data_dir: Path, files: list[Path]) -> int:

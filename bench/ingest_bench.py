@@ -19,11 +19,9 @@ Peak RSS is each subprocess's own ``ru_maxrss`` (from ``os.wait4``, the per-chil
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,9 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchkit  # noqa: E402
 
 from pipeline.config import Config  # noqa: E402
 from pipeline.console import Console  # noqa: E402
@@ -102,14 +103,8 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
     ``os.wait4`` gives the child's own rusage; ``getrusage(RUSAGE_CHILDREN)`` would give the
     maximum over every child so far.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed with exit code {proc.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+    elapsed, rss, _ = benchkit.run_measured(cmd)
+    return elapsed, rss
 
 
 def run_cli(csv: Path, data_dir: Path) -> tuple[float, float | None]:

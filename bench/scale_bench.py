@@ -39,11 +39,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -55,6 +53,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
+import benchkit  # noqa: E402
 from workload import WORKLOADS, Workload, export_day, write_days  # noqa: E402
 
 HIVE = "hive_partitioning = true, hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}"
@@ -219,18 +218,8 @@ def child_main(argv: list[str]) -> None:
 # ======================================================================== the driver (parent)
 def run_step(*args: str) -> dict:
     """One step in a subprocess: its JSON, its wall time and its own peak RSS (MiB)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "_step", *args], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"step {args} failed (status {status})")
-    info = json.loads(out.strip().splitlines()[-1])
-    return {**info, "wall": wall, "rss": usage.ru_maxrss / 1024}
+    info, wall, rss = benchkit.run_step(__file__, *args)
+    return {**info, "wall": wall, "rss": rss}
 
 
 def log(text: str) -> None:
