@@ -10,11 +10,16 @@ A build reads the store's manifest, and processes only the snapshots its ``snaps
 seen: it reads their Parquet files (and nothing else) and extends the compact state history
 (``history_closed`` / ``history_open``, one row per contact per state change) in SQL
 (``queries/build/history_step.sql``), in time-ordered chunks of about ``BATCH_ROWS`` rows, each
-chunk one transaction. The views and table macros of ``queries/*.sql`` are re-created when those
-files change. The result equals a full rebuild (``full=True``, written aside and renamed into
+chunk one transaction. Each chunk also merges its contacts' funnel milestones into ``milestones``
+and marks its snapshots' campaign days in ``daily_dirty``; at the end one step
+(``queries/build/daily_step.sql``) redoes those days' rows of ``daily_state`` and
+``daily_moves`` (what the views ``campaign_daily`` and ``state_transitions`` read), reading only
+the history since the earliest of them. The views and table macros of ``queries/*.sql`` are
+re-created when those files change. The result equals a full rebuild (``full=True``, written aside and renamed into
 place). A snapshot older than its campaign's newest processed one, or one that retention removed
 or an erasure rewrote, makes that campaign rebuild from its snapshots; a change to the tables or
-build steps (``schema.sql``, ``queries/build/``) makes the next build a full one. Incomplete
+build steps (``schema.sql``, ``queries/build/``), the state catalog or the time zone makes the
+next build a full one. Incomplete
 snapshots are logged and kept out of the history. A snapshot must list each contact once (ingest
 guarantees it); one that does not stops the build with an error naming it.
 
@@ -80,7 +85,27 @@ QUERY_ORDER = (
 #: A build applies new snapshots in chunks of about this many rows (memory stays bounded).
 BATCH_ROWS = 4_000_000
 #: Tables a build writes: full and incremental builds must give the same rows in each.
-RESULT_TABLES = ("catalog", "settings", "snapshot_log", "history_closed", "history_open")
+RESULT_TABLES = (
+    "catalog",
+    "settings",
+    "snapshot_log",
+    "history_closed",
+    "history_open",
+    "milestones",
+    "daily_state",
+    "daily_moves",
+    "daily_dirty",
+)
+#: Tables that hold rows of a campaign: a campaign rebuilt from its snapshots starts with none.
+CAMPAIGN_TABLES = (
+    "history_closed",
+    "history_open",
+    "snapshot_log",
+    "milestones",
+    "daily_state",
+    "daily_moves",
+    "daily_dirty",
+)
 
 
 class WarehouseBusy(WarehouseError):
@@ -159,19 +184,27 @@ def _digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def schema_digest(folder: Path | None = None) -> str:
-    """Hash of what decides the stored tables' shape and content: schema.sql and queries/build/.
+def schema_digest(timezone: str, folder: Path | None = None) -> str:
+    """Hash of what decides the stored tables' shape and content: schema.sql, queries/build/, the
+    state catalog (milestones use its funnel ranks) and the time zone (the daily tables' days).
     When it changes, the next build is a full rebuild."""
     root = folder or queries_dir()
-    return _digest([root / "schema.sql", *sorted((root / "build").glob("*.sql"))])
+    files = _digest([root / "schema.sql", *sorted((root / "build").glob("*.sql"))])
+    catalog = load_catalog().frame().write_csv()
+    return hashlib.sha256("\0".join((files, catalog, timezone)).encode()).hexdigest()
 
 
 def create_views(
-    con: duckdb.DuckDBPyConnection, folder: Path | None = None, *, force: bool = True
+    con: duckdb.DuckDBPyConnection,
+    timezone: str,
+    folder: Path | None = None,
+    *,
+    force: bool = True,
 ) -> bool:
     """(Re)create every table, view and macro of queries/. Unless ``force``, skip it when the
     files are the same as at the last build (their hash is kept in ``warehouse_meta``).
-    Returns True if the files were run."""
+    ``timezone`` is the configured one (part of ``schema_digest``). Returns True if the files
+    were run."""
     files = query_files(folder)
     digest = _digest(files)
     con.execute("CREATE TABLE IF NOT EXISTS warehouse_meta (key VARCHAR, value VARCHAR)")
@@ -183,13 +216,14 @@ def create_views(
     con.execute("DELETE FROM warehouse_meta")
     con.execute(
         "INSERT INTO warehouse_meta VALUES ('queries_sha256', ?), ('schema_sha256', ?)",
-        [digest, schema_digest(files[0].parent)],
+        [digest, schema_digest(timezone, files[0].parent)],
     )
     return True
 
 
-def _schema_changed(path: Path) -> bool:
-    """True if the warehouse at ``path`` was built with another schema.sql or build step."""
+def _schema_changed(path: Path, timezone: str) -> bool:
+    """True if the warehouse at ``path`` was built with another schema.sql, build step, catalog
+    or time zone."""
     con = connect(path, read_only=True)
     try:
         rows = con.execute(
@@ -200,7 +234,7 @@ def _schema_changed(path: Path) -> bool:
         return True
     finally:
         con.close()
-    return not rows or rows[0][0] != schema_digest()
+    return not rows or rows[0][0] != schema_digest(timezone)
 
 
 # ------------------------------------------------------------------------------------- the build
@@ -282,10 +316,10 @@ def build(
     target, analyst = warehouse_paths(config)
     start = time.perf_counter()
     with _build_lock(target.parent):
-        if not full and target.exists() and _schema_changed(target):
+        if not full and target.exists() and _schema_changed(target, config.timezone):
             console.info(
-                "the warehouse's tables or build steps (queries/schema.sql, queries/build/) "
-                "changed since the last build: rebuilding it in full"
+                "the warehouse's tables or build steps (queries/schema.sql, queries/build/), the "
+                "state catalog or the time zone changed since the last build: rebuilding it in full"
             )
             full = True
         full = full or not target.exists()
@@ -331,7 +365,7 @@ def _build_into(
 ) -> None:
     # tables, views and macros first (schema.sql makes the tables the steps below fill); an
     # incremental build skips this when queries/ has not changed since the last build
-    create_views(con, force=result.full)
+    create_views(con, config.timezone, force=result.full)
     # the scheduler's run log (logs/runs.jsonl) as the table run_log, for the view runs
     from .runlog import load_into_duckdb
 
@@ -385,7 +419,7 @@ def _build_into(
             )
         result.campaigns_rebuilt = sorted({c for (c,) in changed} | {c for (c,) in late})
         rebuild = [result.campaigns_rebuilt]
-        for table in ("history_closed", "history_open", "snapshot_log"):
+        for table in CAMPAIGN_TABLES:
             con.execute(
                 f"DELETE FROM {table} WHERE campaign_id IN (SELECT UNNEST(?::VARCHAR[]))", rebuild
             )
@@ -441,10 +475,29 @@ def _build_into(
             if len(complete) > len(chunk)
             else f"  {len(chunk):,} new snapshot(s) applied"
         )
-    for name in ("batch_snapshots", "batch_seq", "batch_intervals", "new_snapshots"):
+
+    # 3. The daily tables: redo the campaign days the steps above (or an earlier build that
+    #    stopped before this) marked.
+    dirty = _one(con, "SELECT count(*) FROM daily_dirty")
+    if dirty and dirty[0]:
+        with _transaction(con):
+            run_sql_file(con, "build/daily_step.sql")
+    for name in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {name}")
     row = _one(con, "SELECT count(*) FROM state_history")
     result.history_rows = row[0] if row else 0
+
+
+#: The build steps' temporary tables.
+TEMP_TABLES = (
+    "batch_snapshots",
+    "batch_seq",
+    "batch_intervals",
+    "batch_new",
+    "new_snapshots",
+    "dirty_days",
+    "dirty_ends",
+)
 
 
 def _chunks(rows: list[tuple[Any, ...]], batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:

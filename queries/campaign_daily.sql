@@ -8,50 +8,78 @@
 -- cumulative funnel with the furthest stage reached (see funnel.sql); rates are NULL on a zero
 -- denominator. *_change = this day's value minus the previous row's, i.e. the state at the end
 -- of the day before (previous_day says which day that was; NULL on the campaign's first day).
--- The view campaign_daily (no parentheses) uses the configured time zone.
+-- The view campaign_daily (no parentheses) uses the configured time zone. The build stores the
+-- counts of that zone's days in the table daily_state (day_counts over the days it redoes);
+-- another zone's are computed from the history on each call (day_ends, then day_counts).
+CREATE OR REPLACE MACRO day_ends(tz := NULL) AS TABLE
+SELECT
+    campaign_id,
+    local_day(snapshot_time, coalesce(tz, configured_timezone())) AS day,
+    arg_max(snapshot_id, snapshot_time) AS snapshot_id,
+    max(snapshot_time) AS snapshot_time
+FROM snapshot_log
+WHERE complete
+GROUP BY ALL;
+
+COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and local day with a complete snapshot, the last complete snapshot of the day.';
+
+-- day_counts(ends, since): the counts of campaign_daily for the rows of the table named `ends`
+-- (columns of day_ends). since (optional): an instant no snapshot of `ends` is earlier than; the
+-- intervals that closed at or before it cannot count and are not read (the build passes the
+-- start of the earliest day it redoes).
+CREATE OR REPLACE MACRO day_counts(ends, since := NULL) AS TABLE
+WITH h AS (
+    SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
+    FROM history_closed
+    WHERE valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
+    UNION ALL
+    SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
+    FROM history_open
+)
+SELECT
+    d.campaign_id,
+    d.day,
+    d.snapshot_id,
+    d.snapshot_time,
+    count(h.contact_id) AS contacts,
+    count(*) FILTER (WHERE h.state = 'initial') AS initial,
+    count(*) FILTER (WHERE h.state = 'in_progress') AS in_progress,
+    count(*) FILTER (WHERE h.state = 'retry_scheduled') AS retry_scheduled,
+    count(*) FILTER (WHERE h.state = 'sent') AS sent,
+    count(*) FILTER (WHERE h.state = 'delivered') AS delivered,
+    count(*) FILTER (WHERE h.state = 'read') AS read,
+    count(*) FILTER (WHERE h.state = 'delivery_failed') AS delivery_failed,
+    count(*) FILTER (WHERE h.state = 'sending_failed') AS sending_failed,
+    count(*) FILTER (WHERE h.state = 'error') AS error,
+    count(*) FILTER (WHERE h.state = 'invalid_record') AS invalid_record,
+    count(*) FILTER (WHERE h.state = 'removed') AS removed,
+    count(*) FILTER (WHERE h.state = 'canceled_by_admin') AS canceled_by_admin,
+    count(*) FILTER (WHERE h.state = 'other') AS other,
+    count(*) FILTER (WHERE m.first_sent_at <= d.snapshot_time) AS reached_sent,
+    count(*) FILTER (WHERE m.first_delivered_at <= d.snapshot_time) AS reached_delivered,
+    count(*) FILTER (WHERE m.first_read_at <= d.snapshot_time) AS reached_read,
+    count(*) FILTER (WHERE h.legacy) AS legacy_mapped
+FROM query_table(ends) AS d
+LEFT JOIN h
+    ON h.campaign_id = d.campaign_id
+    AND h.valid_from <= d.snapshot_time
+    AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > d.snapshot_time
+LEFT JOIN milestones AS m
+    ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
+GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time;
+
+COMMENT ON MACRO TABLE day_counts IS 'day_counts(ends, since := NULL): end-of-day state counts and funnel for the campaign days of the named table (columns of day_ends).';
+
 CREATE OR REPLACE MACRO campaign_daily(tz := NULL) AS TABLE
-WITH day_end AS (
-    SELECT
-        campaign_id,
-        local_day(snapshot_time, coalesce(tz, configured_timezone())) AS day,
-        arg_max(snapshot_id, snapshot_time) AS snapshot_id,
-        max(snapshot_time) AS snapshot_time
-    FROM snapshot_log
-    WHERE complete
-    GROUP BY ALL
+WITH ends AS (
+    SELECT * FROM day_ends(tz := tz)
 ),
 counts AS (
-    SELECT
-        d.campaign_id,
-        d.day,
-        d.snapshot_id,
-        d.snapshot_time,
-        count(h.contact_id) AS contacts,
-        count(*) FILTER (WHERE h.state = 'initial') AS initial,
-        count(*) FILTER (WHERE h.state = 'in_progress') AS in_progress,
-        count(*) FILTER (WHERE h.state = 'retry_scheduled') AS retry_scheduled,
-        count(*) FILTER (WHERE h.state = 'sent') AS sent,
-        count(*) FILTER (WHERE h.state = 'delivered') AS delivered,
-        count(*) FILTER (WHERE h.state = 'read') AS read,
-        count(*) FILTER (WHERE h.state = 'delivery_failed') AS delivery_failed,
-        count(*) FILTER (WHERE h.state = 'sending_failed') AS sending_failed,
-        count(*) FILTER (WHERE h.state = 'error') AS error,
-        count(*) FILTER (WHERE h.state = 'invalid_record') AS invalid_record,
-        count(*) FILTER (WHERE h.state = 'removed') AS removed,
-        count(*) FILTER (WHERE h.state = 'canceled_by_admin') AS canceled_by_admin,
-        count(*) FILTER (WHERE h.state = 'other') AS other,
-        count(*) FILTER (WHERE m.first_sent_at <= d.snapshot_time) AS reached_sent,
-        count(*) FILTER (WHERE m.first_delivered_at <= d.snapshot_time) AS reached_delivered,
-        count(*) FILTER (WHERE m.first_read_at <= d.snapshot_time) AS reached_read,
-        count(*) FILTER (WHERE h.legacy) AS legacy_mapped
-    FROM day_end AS d
-    LEFT JOIN state_history AS h
-        ON h.campaign_id = d.campaign_id
-        AND h.valid_from <= d.snapshot_time
-        AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > d.snapshot_time
-    LEFT JOIN contact_milestones AS m
-        ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
-    GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time
+    -- in the configured time zone the build has stored them; in another, compute them
+    SELECT * FROM daily_state WHERE coalesce(tz, configured_timezone()) = configured_timezone()
+    UNION ALL BY NAME
+    SELECT * FROM day_counts('ends')
+    WHERE coalesce(tz, configured_timezone()) <> configured_timezone()
 )
 SELECT
     campaign_id,

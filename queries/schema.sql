@@ -85,3 +85,62 @@ CREATE TABLE IF NOT EXISTS history_open (
     valid_to TIMESTAMPTZ
 );
 COMMENT ON TABLE history_open IS 'Compact state history, open intervals (valid_to NULL): each contact of each campaign''s latest snapshot. Read it through the view state_history.';
+
+-- Tables the build keeps up to date from the history, so that reports and the views below read
+-- small tables instead of the whole history (each equals what its formula gives over the whole
+-- history; the tests check that). Days are days in the configured time zone.
+--   milestones     one row per contact: when first seen and first reaching Sent, Delivered, Read
+--   daily_state    one row per campaign and local day: the counts of campaign_daily
+--   daily_moves    one row per campaign, local day and move: the rows of state_transitions
+--   daily_dirty    (campaign, day) pairs whose daily rows the build must redo (empty after it)
+CREATE TABLE IF NOT EXISTS milestones (
+    campaign_id VARCHAR NOT NULL,
+    contact_id VARCHAR NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    first_sent_at TIMESTAMPTZ,
+    first_delivered_at TIMESTAMPTZ,
+    first_read_at TIMESTAMPTZ
+);
+COMMENT ON TABLE milestones IS 'Per contact, when it was first seen and first reached Sent, Delivered and Read (kept by the build; read it through the view contact_milestones).';
+
+CREATE TABLE IF NOT EXISTS daily_state (
+    campaign_id VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    snapshot_id VARCHAR NOT NULL,
+    snapshot_time TIMESTAMPTZ NOT NULL,
+    contacts BIGINT,
+    initial BIGINT,
+    in_progress BIGINT,
+    retry_scheduled BIGINT,
+    sent BIGINT,
+    delivered BIGINT,
+    read BIGINT,
+    delivery_failed BIGINT,
+    sending_failed BIGINT,
+    error BIGINT,
+    invalid_record BIGINT,
+    removed BIGINT,
+    canceled_by_admin BIGINT,
+    other BIGINT,
+    reached_sent BIGINT,
+    reached_delivered BIGINT,
+    reached_read BIGINT,
+    legacy_mapped BIGINT
+);
+COMMENT ON TABLE daily_state IS 'Per campaign and local day (configured time zone), the end-of-day state counts and funnel (kept by the build; read it through the view campaign_daily).';
+
+CREATE TABLE IF NOT EXISTS daily_moves (
+    campaign_id VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    from_state VARCHAR NOT NULL,
+    to_state VARCHAR NOT NULL,
+    contacts BIGINT,
+    median_minutes_in_from_state DOUBLE
+);
+COMMENT ON TABLE daily_moves IS 'Per campaign, local day (configured time zone) and move, the contacts that moved (kept by the build; read it through the view state_transitions).';
+
+CREATE TABLE IF NOT EXISTS daily_dirty (
+    campaign_id VARCHAR NOT NULL,
+    day DATE NOT NULL
+);
+COMMENT ON TABLE daily_dirty IS 'Campaign days whose daily_state and daily_moves rows the build has still to redo (empty after a build).';

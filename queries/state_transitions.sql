@@ -7,9 +7,30 @@
 -- are not moves; a contact that vanished and came back is not a move (see data_quality).
 -- median_minutes_in_from_state: median time from the first snapshot that showed the old state to
 -- the first that showed the new one (resolution: the snapshot interval).
--- The view state_transitions (no parentheses) uses the configured time zone.
-CREATE OR REPLACE MACRO state_transitions(tz := NULL) AS TABLE
-WITH marked AS (
+-- The view state_transitions (no parentheses) uses the configured time zone. The build stores
+-- that zone's rows in the table daily_moves (transitions_of for the days it redoes); another
+-- zone's are computed from the history on each call.
+--
+-- transitions_of(tz, since): the formula. since (optional): only contacts with an interval that
+-- starts at or after it are read (the others made no move since then), so only the rows of days
+-- that start at or after it are whole (the build keeps those of the days it redoes).
+CREATE OR REPLACE MACRO transitions_of(tz := NULL, since := NULL) AS TABLE
+WITH recent AS (
+    SELECT campaign_id, contact_id
+    FROM history_closed
+    WHERE valid_to > since AND valid_from >= since
+    UNION ALL
+    SELECT campaign_id, contact_id
+    FROM history_open
+    WHERE valid_from >= since
+),
+hist AS (
+    SELECT *
+    FROM state_history
+    WHERE since IS NULL
+        OR (campaign_id, contact_id) IN (SELECT campaign_id, contact_id FROM recent)
+),
+marked AS (
     SELECT
         campaign_id,
         contact_id,
@@ -19,7 +40,7 @@ WITH marked AS (
         CASE
             WHEN lag(state) OVER w = state AND lag(valid_to) OVER w = valid_from THEN 0 ELSE 1
         END AS starts
-    FROM state_history
+    FROM hist
     WINDOW w AS (PARTITION BY campaign_id, contact_id ORDER BY valid_from)
 ),
 numbered AS (
@@ -64,6 +85,15 @@ SELECT
 FROM moves AS m
 WHERE m.from_state IS NOT NULL AND m.from_end = m.moved_at
 GROUP BY ALL;
+
+COMMENT ON MACRO TABLE transitions_of IS 'transitions_of(tz := configured, since := NULL): the moves between consecutive snapshots per campaign, local day and from/to state, computed from the history (with since: whole for the days from since on).';
+
+CREATE OR REPLACE MACRO state_transitions(tz := NULL) AS TABLE
+-- in the configured time zone the build has stored them; in another, compute them
+SELECT * FROM daily_moves WHERE coalesce(tz, configured_timezone()) = configured_timezone()
+UNION ALL BY NAME
+SELECT * FROM transitions_of(tz := tz)
+WHERE coalesce(tz, configured_timezone()) <> configured_timezone();
 
 COMMENT ON MACRO TABLE state_transitions IS 'state_transitions(tz := configured): per campaign and local day, contacts that moved from_state -> to_state between consecutive snapshots, with the median minutes spent in from_state.';
 

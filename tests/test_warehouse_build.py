@@ -103,6 +103,36 @@ def expansion_differences(config: Config) -> tuple[int, int]:
     return a[0], b[0]
 
 
+STORED_FORMULAS = {
+    # stored table -> the formula it must equal, over the whole history (configured time zone)
+    "milestones": "SELECT * FROM milestones_of('state_history')",
+    "daily_state": "SELECT * FROM (WITH ends AS (FROM day_ends()) SELECT * FROM day_counts('ends'))",
+    "daily_moves": "SELECT * FROM transitions_of()",
+}
+
+
+def stored_differences(config: Config) -> dict[str, tuple[int, int]]:
+    """Each table the build keeps up to date step by step (milestones, daily_state,
+    daily_moves) against its formula computed afresh over the whole history: rows only in the
+    table, rows only in the formula. All zero when they agree."""
+    con = connect(Path(config.data_dir) / WAREHOUSE_DIR / ANALYST_FILE, read_only=True)
+    out = {}
+    try:
+        for table, formula in STORED_FORMULAS.items():
+            a = con.execute(f"SELECT count(*) FROM (FROM {table} EXCEPT ALL {formula})")
+            only_table = a.fetchall()[0][0]
+            b = con.execute(f"SELECT count(*) FROM ({formula} EXCEPT ALL FROM {table})")
+            only_formula = b.fetchall()[0][0]
+            out[table] = (only_table, only_formula)
+        out["daily_dirty"] = (con.execute("SELECT count(*) FROM daily_dirty").fetchall()[0][0], 0)
+    finally:
+        con.close()
+    return out
+
+
+NO_STORED_DIFFERENCES = {t: (0, 0) for t in (*STORED_FORMULAS, "daily_dirty")}
+
+
 def test_hive_types_match_the_store() -> None:
     assert HIVE_TYPES == {"campaign_id": "VARCHAR", "snapshot_date": "DATE"}
 
@@ -115,6 +145,7 @@ def test_incremental_build_equals_full_rebuild(tmp_path: Path) -> None:
 def test_history_expands_back_to_every_snapshot(tmp_path: Path) -> None:
     config = build_tiny_tenant(tmp_path / "data")
     assert expansion_differences(config) == (0, 0)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES
 
 
 def test_incremental_build_reads_only_new_snapshots(tmp_path: Path) -> None:
@@ -144,6 +175,7 @@ def test_a_late_snapshot_rebuilds_its_campaign(tmp_path: Path) -> None:
     assert result.campaigns_rebuilt == ["A"]
     assert any("campaign A" in m and "rebuilding" in m for m in messages)
     assert expansion_differences(config) == (0, 0)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES
     assert_incremental_equals_full(config, tmp_path)
     a6 = query(
         config, "SELECT state FROM state_history WHERE contact_id = 'a6' ORDER BY valid_from"
@@ -164,6 +196,7 @@ def test_removed_snapshots_rebuild_their_campaign(tmp_path: Path) -> None:
     assert result.campaigns_rebuilt == ["A"]
     assert query(config, "SELECT count(*) FROM snapshot_log") == [(2,)]
     assert expansion_differences(config) == (0, 0)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES
     assert_incremental_equals_full(config, tmp_path)
 
 
@@ -342,4 +375,36 @@ def test_an_erased_contact_leaves_the_warehouse(tmp_path: Path) -> None:
     assert query(config, "SELECT count(*) FROM state_history WHERE contact_id = 'a1'") == [(0,)]
     assert query(config, "SELECT contacts FROM funnel WHERE campaign_id = 'A'") == [(6,)]
     assert expansion_differences(config) == (0, 0)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES
     assert_incremental_equals_full(config, tmp_path)
+
+
+def test_a_new_time_zone_rebuilds_the_daily_tables_in_full(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import date
+
+    config = build_tiny_tenant(tmp_path / "data")  # Europe/Prague
+
+    def days_of_a(c: Config) -> list[tuple[date, str]]:
+        con = connect(Path(c.data_dir) / WAREHOUSE_DIR / ANALYST_FILE, read_only=True)
+        try:
+            return con.execute(
+                "SELECT day, strftime(snapshot_time, '%d %H:%M') FROM campaign_daily "
+                "WHERE campaign_id = 'A' ORDER BY day"
+            ).fetchall()
+        finally:
+            con.close()
+
+    # by hand: S1 22:00 Oct 24 and S2 00:30 Oct 25 in Prague (CEST); S3 23:30 Oct 25 and S4 00:30
+    # Oct 26 (CET): the last snapshot of each Prague day is S1, S3, S4
+    assert days_of_a(config) == [
+        (date(2026, 10, 24), "24 20:00"),
+        (date(2026, 10, 25), "25 22:30"),
+        (date(2026, 10, 26), "25 23:30"),
+    ]
+    utc = replace(config, timezone="UTC")
+    result = build(utc, Console.silent())
+    assert result.full
+    # in UTC, S1 and S2 are on Oct 24 (S2 last), S3 and S4 on Oct 25 (S4 last)
+    assert days_of_a(utc) == [(date(2026, 10, 24), "24 22:30"), (date(2026, 10, 25), "25 23:30")]
+    assert stored_differences(utc) == NO_STORED_DIFFERENCES

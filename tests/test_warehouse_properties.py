@@ -15,7 +15,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_warehouse_build import differences, expansion_differences, warehouse_file
+from test_warehouse_build import (
+    NO_STORED_DIFFERENCES,
+    differences,
+    expansion_differences,
+    stored_differences,
+    warehouse_file,
+)
 from warehouse_helpers import analyst, make_config, write_snapshot
 
 from pipeline.console import Console
@@ -84,6 +90,7 @@ def test_invariants_over_random_histories(history: list[dict]) -> None:
         check_furthest_never_decreases(config, furthest)
         check_counts_and_funnel(config)
         assert expansion_differences(config) == (0, 0)
+        assert stored_differences(config) == NO_STORED_DIFFERENCES
         incremental = tmp / "incremental.duckdb"
         shutil.copyfile(warehouse_file(config), incremental)
         build(config, Console.silent(), full=True)

@@ -1,0 +1,36 @@
+-- daily_step: redo the daily_state and daily_moves rows of the campaign days in daily_dirty
+-- (marked by history_step.sql for each snapshot it applied), then clear daily_dirty. One build
+-- step; the build runs it once, in one transaction, after the history steps (a build stopped
+-- before it leaves daily_dirty filled, and the next build does it).
+--
+-- Only the recent history is read: no snapshot of a dirty day is earlier than the day's start,
+-- so intervals that closed before the earliest dirty day cannot count (day_counts' since), and
+-- a move on a dirty day is made by a contact with an interval starting on or after it
+-- (transitions_of's since). Parameters: none (days are days in the configured time zone).
+CREATE OR REPLACE TEMP TABLE dirty_days AS
+SELECT DISTINCT campaign_id, day FROM daily_dirty;
+
+CREATE OR REPLACE TEMP TABLE dirty_ends AS
+SELECT e.*
+FROM day_ends() AS e
+WHERE (e.campaign_id, e.day) IN (SELECT campaign_id, day FROM dirty_days);
+
+SET VARIABLE daily_since = (SELECT min(day_start(day, configured_timezone())) FROM dirty_days);
+
+DELETE FROM daily_state
+WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
+
+INSERT INTO daily_state BY NAME
+SELECT * FROM day_counts('dirty_ends', since := getvariable('daily_since'))
+ORDER BY campaign_id, day;
+
+DELETE FROM daily_moves
+WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
+
+INSERT INTO daily_moves BY NAME
+SELECT *
+FROM transitions_of(since := getvariable('daily_since'))
+WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days)
+ORDER BY campaign_id, day, from_state, to_state;
+
+DELETE FROM daily_dirty;
