@@ -38,6 +38,7 @@ import os
 import shutil
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,9 @@ QUERY_ORDER = (
 )
 #: A build applies new snapshots in chunks of about this many rows (memory stays bounded).
 BATCH_ROWS = 4_000_000
+#: A chunk holds at most this many snapshots of one campaign: history_step.sql keeps each
+#: contact's positions (0 for the open intervals, then 1..n) as bits of a 127-bit mask.
+MAX_SNAPSHOTS_PER_CAMPAIGN = 126
 #: Tables a build writes: full and incremental builds must give the same rows in each.
 RESULT_TABLES = (
     "catalog",
@@ -463,7 +467,10 @@ def _build_into(
             _, check_sql = read_query("build/check_step.sql")
             twice = con.execute(check_sql).fetchall()
             if twice:
-                examples = ", ".join(f"contact {c} of campaign {k} ({s})" for k, c, s in twice)
+                examples = ", ".join(
+                    f"contact {c} of campaign {k} ({_snapshot_listing_twice(con, k, c)})"
+                    for k, c in twice
+                )
                 raise WarehouseError(
                     f"a snapshot lists a contact more than once: {examples}. The store's ingest "
                     "never publishes that; nothing of this step was written."
@@ -488,10 +495,23 @@ def _build_into(
     result.history_rows = row[0] if row else 0
 
 
+def _snapshot_listing_twice(con: duckdb.DuckDBPyConnection, campaign: str, contact: str) -> str:
+    """For the error message: the batch's snapshot that lists this contact more than once."""
+    rows = con.execute(
+        "SELECT min(snapshot_id) FROM (SELECT snapshot_id FROM read_parquet("
+        "getvariable('batch_files'), hive_partitioning = true, "
+        "hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}) "
+        "WHERE campaign_id = ? AND contact_id = ? GROUP BY snapshot_id HAVING count(*) > 1)",
+        [campaign, contact],
+    ).fetchall()
+    return str(rows[0][0]) if rows and rows[0][0] else "snapshot unknown"
+
+
 #: The build steps' temporary tables.
 TEMP_TABLES = (
     "batch_snapshots",
     "batch_seq",
+    "batch_groups",
     "batch_intervals",
     "batch_new",
     "new_snapshots",
@@ -502,15 +522,19 @@ TEMP_TABLES = (
 
 def _chunks(rows: list[tuple[Any, ...]], batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
     """Consecutive runs of snapshots (in time order) of at most ``batch_rows`` rows (at least one
-    snapshot each)."""
+    snapshot each) and at most ``MAX_SNAPSHOTS_PER_CAMPAIGN`` snapshots of one campaign."""
     chunk: list[tuple[Any, ...]] = []
     total = 0
+    per_campaign: dict[str, int] = defaultdict(int)
     for r in rows:
-        if chunk and total + r[4] > batch_rows:
+        full = per_campaign[r[1]] >= MAX_SNAPSHOTS_PER_CAMPAIGN
+        if chunk and (total + r[4] > batch_rows or full):
             yield chunk
             chunk, total = [], 0
+            per_campaign.clear()
         chunk.append(r)
         total += r[4]
+        per_campaign[r[1]] += 1
     if chunk:
         yield chunk
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -32,10 +33,11 @@ from warehouse_helpers import (
 from pipeline.config import Config
 from pipeline.console import Console
 from pipeline.errors import QueryError, WarehouseError
-from pipeline.store import HIVE_TYPES, Store
+from pipeline.store import HIVE_TYPES, Store, snapshot_id_for
 from pipeline.warehouse import (
     ANALYST_FILE,
     LOCK_FILE,
+    MAX_SNAPSHOTS_PER_CAMPAIGN,
     QUERIES_ENV,
     RESULT_TABLES,
     WAREHOUSE_DIR,
@@ -408,3 +410,59 @@ def test_a_new_time_zone_rebuilds_the_daily_tables_in_full(tmp_path: Path) -> No
     # in UTC, S1 and S2 are on Oct 24 (S2 last), S3 and S4 on Oct 25 (S4 last)
     assert days_of_a(utc) == [(date(2026, 10, 24), "24 22:30"), (date(2026, 10, 25), "25 23:30")]
     assert stored_differences(utc) == NO_STORED_DIFFERENCES
+
+
+def test_a_repeat_hidden_by_a_gap_is_refused(tmp_path: Path) -> None:
+    # a1 twice in S1 and again in S3, all Sent: three rows spanning positions 1..3, as many as
+    # three consecutive snapshots would give, but S2 does not list a1
+    config = make_config(tmp_path / "data")
+    write_snapshot(config, "A", S1, [("a1", "WA_SENT"), ("a1", "WA_SENT")])
+    write_snapshot(config, "A", S2, [("a2", "Initial")])
+    write_snapshot(config, "A", S3, [("a1", "WA_SENT")])
+    with pytest.raises(WarehouseError, match="more than once: contact a1 of campaign A") as err:
+        build(config, Console.silent())
+    assert snapshot_id_for("A", utc(S1)) in str(err.value)
+
+
+def test_a_value_left_and_taken_again_in_one_chunk(tmp_path: Path) -> None:
+    # one chunk: a1 Sent, Delivered, Sent, Sent, missing, Sent (runs of Sent at 1, 3-4 and 6)
+    config = make_config(tmp_path / "data")
+    base = utc(S1)
+    states = ["WA_SENT", "WA_DELIVERED", "WA_SENT", "WA_SENT", None, "WA_SENT"]
+    times = [base + timedelta(hours=i) for i in range(len(states))]
+    for when, state in zip(times, states, strict=True):
+        write_snapshot(config, "A", when, [("a2", "Initial")] + ([("a1", state)] if state else []))
+    build(config, Console.silent())
+    rows = query(
+        config,
+        "SELECT state, valid_from, valid_to FROM state_history WHERE contact_id = 'a1' "
+        "ORDER BY valid_from",
+    )
+    assert rows == [
+        ("sent", times[0], times[1]),
+        ("delivered", times[1], times[2]),
+        ("sent", times[2], times[4]),
+        ("sent", times[5], None),
+    ]
+    assert expansion_differences(config) == (0, 0)
+
+
+def test_more_snapshots_of_a_campaign_than_one_chunk_holds(tmp_path: Path) -> None:
+    # 130 snapshots of one campaign, a1 changing state every 50: the build cuts them in two
+    # chunks (at most MAX_SNAPSHOTS_PER_CAMPAIGN each) and the history is still exact
+    config = make_config(tmp_path / "data")
+    base = utc(S1)
+    count = MAX_SNAPSHOTS_PER_CAMPAIGN + 4
+    for i in range(count):
+        state = ("WA_SENT", "WA_DELIVERED", "WA_READ")[i // 50]
+        write_snapshot(config, "A", base + timedelta(minutes=10 * i), [("a1", state)])
+    result = build(config, Console.silent())
+    assert result.rows_read == count
+    rows = query(config, "SELECT state, valid_from FROM state_history ORDER BY valid_from")
+    assert rows == [
+        ("sent", base),
+        ("delivered", base + timedelta(minutes=500)),
+        ("read", base + timedelta(minutes=1000)),
+    ]
+    assert expansion_differences(config) == (0, 0)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES

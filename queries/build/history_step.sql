@@ -12,14 +12,16 @@
 --   history_open; the milestones of its contacts are merged in, and its snapshots' campaign
 --   days are marked in daily_dirty.
 --
--- Method (islands): the open intervals act as snapshot number 0 of each campaign and the new
--- snapshots are numbered 1..n in time order. For one contact and one value (state, raw state,
--- legacy flag), pos - dense_rank() is the same along consecutive snapshots and changes at a gap,
--- so it names an island: one interval. It starts at its first snapshot's time (or the open
--- interval's valid_from) and ends at the time of the snapshot after its last one (the contact
--- changed state or vanished), or stays open if its last one is the newest.
--- n_rows > last_pos - first_pos + 1 means a snapshot listed the contact twice; the build checks
--- for that (check_step.sql) before it writes anything.
+-- Method: the open intervals act as snapshot number 0 of each campaign and the new snapshots
+-- are numbered 1..n in time order (n <= 126: the build cuts chunks so). One hash aggregation
+-- makes a group per contact and value (state, raw state, legacy flag) with its first and last
+-- position, its row count and a bit mask of its positions. Most groups are one island of
+-- consecutive snapshots (rows = last - first + 1): one interval, from its first snapshot's time
+-- (or the open interval's valid_from) to the time of the snapshot after its last one (the
+-- contact changed state or vanished), or open if its last one is the newest. A group with gaps
+-- (the contact left the value and came back) is split into its runs of consecutive positions,
+-- read off its mask. check_step.sql checks that no snapshot lists a contact twice (then each
+-- group's rows are as many as the bits of its mask, and a contact's groups share no bit).
 
 CREATE OR REPLACE TEMP TABLE batch_seq AS
 SELECT
@@ -31,7 +33,7 @@ SELECT
 FROM batch_snapshots
 WINDOW w AS (PARTITION BY campaign_id ORDER BY snapshot_time);
 
-CREATE OR REPLACE TEMP TABLE batch_intervals AS
+CREATE OR REPLACE TEMP TABLE batch_groups AS
 WITH points AS (
     SELECT
         s.campaign_id,
@@ -62,14 +64,6 @@ WITH points AS (
     JOIN (
         SELECT campaign_id, min(snapshot_time) AS first_time FROM batch_seq GROUP BY campaign_id
     ) AS f ON f.campaign_id = h.campaign_id
-),
-islands AS (
-    SELECT
-        *,
-        pos - dense_rank() OVER (
-            PARTITION BY campaign_id, contact_id, state, raw_state, legacy ORDER BY pos
-        ) AS island
-    FROM points
 )
 SELECT
     campaign_id,
@@ -81,9 +75,72 @@ SELECT
     arg_max_null(next_time, pos) AS valid_to,
     min(pos) AS first_pos,
     max(pos) AS last_pos,
-    count(*) AS n_rows
-FROM islands
-GROUP BY campaign_id, contact_id, state, raw_state, legacy, island;
+    count(*) AS n_rows,
+    bit_or(CAST(1 AS HUGEINT) << CAST(pos AS HUGEINT)) AS mask
+FROM points
+GROUP BY campaign_id, contact_id, state, raw_state, legacy;
+
+CREATE OR REPLACE TEMP TABLE batch_intervals AS
+WITH seq AS (
+    -- each position's snapshot time and the next one's; position 0 (the open intervals) is
+    -- followed by the batch's first snapshot
+    SELECT campaign_id, pos, snapshot_time, next_time FROM batch_seq
+    UNION ALL
+    SELECT campaign_id, 0, NULL, min(snapshot_time) FROM batch_seq GROUP BY campaign_id
+),
+gapped AS (
+    -- the positions of the groups with gaps, numbered along each group
+    SELECT
+        g.campaign_id,
+        g.contact_id,
+        g.state,
+        g.raw_state,
+        g.legacy,
+        g.valid_from AS group_from,
+        p.pos,
+        p.pos - row_number() OVER (
+            PARTITION BY g.campaign_id, g.contact_id, g.state, g.raw_state, g.legacy
+            ORDER BY p.pos
+        ) AS island
+    FROM batch_groups AS g
+    CROSS JOIN LATERAL (SELECT unnest(range(g.first_pos, g.last_pos + 1)) AS pos) AS p
+    WHERE g.n_rows <> g.last_pos - g.first_pos + 1
+        AND (g.mask >> CAST(p.pos AS HUGEINT)) & 1 = 1
+),
+runs AS (
+    SELECT
+        campaign_id,
+        contact_id,
+        state,
+        raw_state,
+        legacy,
+        any_value(group_from) AS group_from,
+        min(pos) AS first_pos,
+        max(pos) AS last_pos,
+        count(*) AS n_rows
+    FROM gapped
+    GROUP BY campaign_id, contact_id, state, raw_state, legacy, island
+)
+SELECT
+    campaign_id, contact_id, state, raw_state, legacy, valid_from, valid_to, first_pos,
+    last_pos, n_rows
+FROM batch_groups
+WHERE n_rows = last_pos - first_pos + 1
+UNION ALL
+SELECT
+    r.campaign_id,
+    r.contact_id,
+    r.state,
+    r.raw_state,
+    r.legacy,
+    CASE WHEN r.first_pos = 0 THEN r.group_from ELSE f.snapshot_time END AS valid_from,
+    l.next_time AS valid_to,
+    r.first_pos,
+    r.last_pos,
+    r.n_rows
+FROM runs AS r
+JOIN seq AS f ON f.campaign_id = r.campaign_id AND f.pos = r.first_pos
+JOIN seq AS l ON l.campaign_id = r.campaign_id AND l.pos = r.last_pos;
 
 -- The open intervals that go on unchanged (the same value since the same time, still in the
 -- newest snapshot: an island from pos 0 that stays open) are kept as they are; the others end.
