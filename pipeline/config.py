@@ -7,6 +7,7 @@ Secrets are never read from the file: only from the environment, wrapped in ``Se
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -122,6 +123,9 @@ class Config:
     timezone: str = "Europe/Prague"
     legacy_state: str = "sent"
     stuck_after_minutes: int = 60
+    #: DuckDB's memory limit for builds and reports (beyond it, DuckDB spills to disk in
+    #: <data_dir>/warehouse/.tmp); "" leaves DuckDB's default (80 % of the machine's memory).
+    memory_limit: str = "1.5GB"
     ingest: IngestConfig = field(default_factory=IngestConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
@@ -246,6 +250,10 @@ def _validate_schedule(cfg: Config) -> None:
     validate_jobs(cfg)
 
 
+#: A DuckDB memory size: a number and a unit.
+MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
 def validate(cfg: Config) -> None:
     try:
         ZoneInfo(cfg.timezone)
@@ -270,4 +278,8 @@ def validate(cfg: Config) -> None:
         )
     if not cfg.api.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"api.base_url {cfg.api.base_url!r} must start with https:// or http://")
+    if cfg.memory_limit and not MEMORY_LIMIT.fullmatch(cfg.memory_limit.strip()):
+        raise ConfigError(
+            f"memory_limit {cfg.memory_limit!r}: give a size such as 1.5GB, 800MB or 4GiB"
+        )
     _validate_schedule(cfg)

@@ -289,11 +289,15 @@ def _build_lock(folder: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path | str, *, read_only: bool = False, memory_limit: str = ""
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the session settings every warehouse connection uses.
 
     Files are written in a storage format that older DuckDB releases read too (the DuckDB CLI
-    from the ``duckdb-cli`` package may be older than the Python library)."""
+    from the ``duckdb-cli`` package may be older than the Python library). With
+    ``memory_limit`` (the configured one, for jobs) DuckDB keeps to it and spills what does not
+    fit to ``.tmp`` beside the file."""
     config: dict[str, str | bool | int | float | list[str]] = (
         {} if read_only else {"storage_compatibility_version": STORAGE_COMPATIBILITY}
     )
@@ -302,6 +306,9 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open the DuckDB file {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+        con.execute("SET temp_directory = ?", [str(Path(path).parent / ".tmp")])
     return con
 
 
@@ -332,7 +339,7 @@ def build(
             for leftover in (path, Path(str(path) + ".wal")):
                 leftover.unlink(missing_ok=True)
         result = BuildResult(full=full, warehouse=target, analyst=analyst)
-        con = connect(path)
+        con = connect(path, memory_limit=config.memory_limit)
         try:
             _build_into(con, store, config, console, result, batch_rows)
             con.execute("CHECKPOINT")
@@ -616,7 +623,7 @@ def open_analyst(config: Config) -> duckdb.DuckDBPyConnection:
         raise NoWarehouse(
             f"there is no warehouse in {analyst.parent} yet: run `campaign-reports build` first"
         )
-    return connect(analyst, read_only=True)
+    return connect(analyst, read_only=True, memory_limit=config.memory_limit)
 
 
 def run_query(

@@ -76,3 +76,21 @@ def test_secrets_never_print():
         and "hunter2" not in f"{secret}"
     )
     assert secret.reveal() == "hunter2-canary"
+
+
+def test_memory_limit_is_checked_and_reaches_duckdb(tmp_path):
+    from pipeline.warehouse import connect
+
+    with pytest.raises(ConfigError, match="memory_limit 'lots'"):
+        load_config(write(tmp_path, 'memory_limit = "lots"\n'), environ={})
+    cfg = load_config(None, environ={"CAMPAIGN_REPORTS_MEMORY_LIMIT": "256MiB"})
+    assert cfg.memory_limit == "256MiB"
+    con = connect(tmp_path / "w.duckdb", memory_limit=cfg.memory_limit)
+    try:
+        limit, temp = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    assert limit == "256.0 MiB"
+    assert temp == str(tmp_path / ".tmp")
