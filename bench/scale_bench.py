@@ -14,7 +14,9 @@ What it does, under ``--out`` (default ``/tmp/scale/<workload>``):
    ``build`` (incremental: the day's data only) and ``render`` of the day, each timed; between
    runs the store and the warehouse are put back as they were before the day;
 3. publishes days 6-29 and builds;
-4. day 30, the same daily run as day 5; then, on day 30's files, ingest of the CSV and of the
+4. day 30, the same daily run as day 5, and the incremental build of only day 30's first files
+   holding as many rows as day 5 had (the same new data, 25 more days of history); then, on
+   day 30's files, ingest of the CSV and of the
    same snapshots as Parquet into an empty store, beside DuckDB ``COPY`` of each file to Parquet;
 5. ``build --full`` over the 30 days, beside the floor: DuckDB over the raw Parquet
    (hive-partitioned), latest state per contact (``arg_max(state, snapshot_time)``) plus the
@@ -306,7 +308,44 @@ class Bench:
                 f"build {b['seconds']:.1f} s ({b['rows']:,} rows), render {r['seconds']:.2f} s "
                 f"({r['pages']} pages)"
             )
+        if day == self.wl.days - 1 and "day5_rows" in self.info:
+            self.same_volume(inbox, label, iso, backup, size)
         backup.unlink()
+
+    def same_volume(self, inbox: Path, label: int, iso: str, backup: Path, size: int) -> None:
+        """The incremental build of day ``label``'s first files (in time order) holding as many
+        rows as day 5 had: the same new data with 25 more days of history before it. Then the
+        whole day is put back."""
+        manifest = self.data / "manifest.jsonl"
+        subset = self.out / "inbox" / f"day{label:02d}-csv-day5-volume"
+        shutil.rmtree(subset, ignore_errors=True)
+        subset.mkdir(parents=True)
+        rows = 0
+        for path in sorted(inbox.iterdir(), key=lambda p: (p.name.rsplit("_", 1)[-1], p.name)):
+            if rows >= self.info["day5_rows"]:
+                break
+            with open(path, "rb") as fh:
+                rows += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+            (subset / path.name).symlink_to(path)
+
+        def put_back() -> None:
+            with open(manifest, "r+b") as fh:
+                fh.truncate(size)
+            for d in self.data.glob(f"snapshots/campaign_id=*/snapshot_date={iso}"):
+                shutil.rmtree(d)
+            shutil.copyfile(backup, self.warehouse)
+
+        for k in range(self.runs):
+            put_back()
+            run_step("ingest", str(self.data), str(subset))
+            b = self.record(f"build day {label} (day-5 volume)", run_step("build", str(self.data)))
+            log(
+                f"day {label}, day 5's volume, run {k + 1}: build {b['seconds']:.2f} s "
+                f"({b['rows']:,} rows)"
+            )
+        put_back()
+        run_step("ingest", str(self.data), str(inbox))
+        run_step("build", str(self.data))
 
     def ingest_vs_floor(self, day: int) -> None:
         csv = self.out / "inbox" / f"day{day + 1:02d}-csv"
@@ -432,6 +471,16 @@ def report(b: Bench) -> str:
         "<= 1.3 x day 5",
         inc30 <= 1.3 * inc5,
     )
+    if f"build day {d30} (day-5 volume)" in s:
+        same = s[f"build day {d30} (day-5 volume)"]
+        add(
+            f"  day {d30}, day 5's volume only",
+            f"{same[-1]['rows']:,} new rows",
+            f"build day {d30} (day-5 volume)",
+            inc5,
+            "<= 1.3 x day 5",
+            med(same) <= 1.3 * inc5,
+        )
     add(
         f"  day {d30} vs build --full",
         "",
@@ -483,7 +532,14 @@ def report(b: Bench) -> str:
         f"store: {info['parquet_mib']:,.0f} MiB Parquet; warehouse {info['warehouse_mib']:,.0f} "
         f"MiB; generated {info['generated_rows']:,} rows in {info['generate_seconds']:.0f} s"
     )
-    for key in ("build --full", f"build day {d30}", "build day 5"):
+    for key in (
+        "build --full",
+        f"build day {d30}",
+        f"build day {d30} (day-5 volume)",
+        "build day 5",
+    ):
+        if key not in s:
+            continue
         runs = s[key]
         mid = sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2]
         lines.append(f"\nwhere the time of '{key}' goes ({mid['seconds']:.2f} s, median run):")
