@@ -23,18 +23,19 @@ GROUP BY ALL;
 
 COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and local day with a complete snapshot, the last complete snapshot of the day.';
 
--- day_counts(ends, since): the counts of campaign_daily for the rows of the table named `ends`
--- (columns of day_ends). since (optional): an instant no snapshot of `ends` is earlier than; the
--- intervals that closed at or before it cannot count and are not read (the build passes the
--- start of the earliest day it redoes).
-CREATE OR REPLACE MACRO day_counts(ends, since := NULL) AS TABLE
+-- day_counts(ends, since, enabled): the counts of campaign_daily for the rows of the table named
+-- `ends` (columns of day_ends). since (optional): an instant no snapshot of `ends` is earlier
+-- than; the intervals that closed at or before it cannot count and are not read (the build
+-- passes the start of the earliest day it redoes). enabled := false reads nothing.
+CREATE OR REPLACE MACRO day_counts(ends, since := NULL, enabled := true) AS TABLE
 WITH h AS (
     SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
     FROM history_closed
-    WHERE valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
+    WHERE enabled AND valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
     UNION ALL
     SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
     FROM history_open
+    WHERE enabled
 )
 SELECT
     d.campaign_id,
@@ -66,6 +67,7 @@ LEFT JOIN h
     AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > d.snapshot_time
 LEFT JOIN milestones AS m
     ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
+WHERE enabled
 GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time;
 
 COMMENT ON MACRO TABLE day_counts IS 'day_counts(ends, since := NULL): end-of-day state counts and funnel for the campaign days of the named table (columns of day_ends).';
@@ -78,8 +80,10 @@ counts AS (
     -- in the configured time zone the build has stored them; in another, compute them
     SELECT * FROM daily_state WHERE coalesce(tz, configured_timezone()) = configured_timezone()
     UNION ALL BY NAME
-    SELECT * FROM day_counts('ends')
-    WHERE coalesce(tz, configured_timezone()) <> configured_timezone()
+    SELECT *
+    FROM day_counts(
+        'ends', enabled := coalesce(tz, configured_timezone()) <> configured_timezone()
+    )
 )
 SELECT
     campaign_id,

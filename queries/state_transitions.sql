@@ -11,10 +11,11 @@
 -- that zone's rows in the table daily_moves (transitions_of for the days it redoes); another
 -- zone's are computed from the history on each call.
 --
--- transitions_of(tz, since): the formula. since (optional): only contacts with an interval that
--- starts at or after it are read (the others made no move since then), so only the rows of days
--- that start at or after it are whole (the build keeps those of the days it redoes).
-CREATE OR REPLACE MACRO transitions_of(tz := NULL, since := NULL) AS TABLE
+-- transitions_of(tz, since, enabled): the formula. since (optional): only contacts with an
+-- interval that starts at or after it are read (the others made no move since then), so only the
+-- rows of days that start at or after it are whole (the build keeps those of the days it redoes).
+-- enabled := false reads nothing (state_transitions uses it to skip the formula).
+CREATE OR REPLACE MACRO transitions_of(tz := NULL, since := NULL, enabled := true) AS TABLE
 WITH recent AS (
     SELECT campaign_id, contact_id
     FROM history_closed
@@ -27,8 +28,11 @@ WITH recent AS (
 hist AS (
     SELECT *
     FROM state_history
-    WHERE since IS NULL
-        OR (campaign_id, contact_id) IN (SELECT campaign_id, contact_id FROM recent)
+    WHERE enabled
+        AND (
+            since IS NULL
+            OR (campaign_id, contact_id) IN (SELECT campaign_id, contact_id FROM recent)
+        )
 ),
 marked AS (
     SELECT
@@ -92,8 +96,8 @@ CREATE OR REPLACE MACRO state_transitions(tz := NULL) AS TABLE
 -- in the configured time zone the build has stored them; in another, compute them
 SELECT * FROM daily_moves WHERE coalesce(tz, configured_timezone()) = configured_timezone()
 UNION ALL BY NAME
-SELECT * FROM transitions_of(tz := tz)
-WHERE coalesce(tz, configured_timezone()) <> configured_timezone();
+SELECT *
+FROM transitions_of(tz := tz, enabled := coalesce(tz, configured_timezone()) <> configured_timezone());
 
 COMMENT ON MACRO TABLE state_transitions IS 'state_transitions(tz := configured): per campaign and local day, contacts that moved from_state -> to_state between consecutive snapshots, with the median minutes spent in from_state.';
 
