@@ -17,6 +17,12 @@
 --   incomplete_snapshot  snapshots published as incomplete, kept out of every number
 --   stale                campaigns with earlier data but no complete snapshot on the day
 -- A check that found nothing has no row.
+--
+-- Only the day's part of the history is read, so the cost follows the day, not all history:
+-- went_backwards takes the intervals starting on the day and the highest rank reached before each
+-- from contact_milestones (first Read, Delivered, Sent strictly before it: rank 3, 2, 1), and the
+-- state before it from that contact's earlier intervals; vanished looks for the contact's next
+-- interval among those starting on the day (it would start where the vanished one ends).
 CREATE OR REPLACE MACRO data_quality(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT
@@ -39,32 +45,60 @@ day_snaps AS (
     GROUP BY s.campaign_id
 ),
 on_day AS (
-    -- history intervals that cover at least one of the day's snapshots
-    SELECT h.*
-    FROM state_history AS h
+    -- history intervals in an unknown or the legacy state that cover at least one of the day's
+    -- snapshots, read from the two history tables: the open ones, and the closed ones that end
+    -- after the day's first snapshot (and so after the day starts: with that, the scan skips
+    -- the intervals that ended earlier)
+    SELECT h.campaign_id, h.contact_id, h.state, h.raw_state, h.legacy
+    FROM history_open AS h
+    JOIN day_snaps AS s ON s.campaign_id = h.campaign_id AND h.valid_from <= s.last_time
+    WHERE h.state = 'other' OR h.legacy
+    UNION ALL
+    SELECT h.campaign_id, h.contact_id, h.state, h.raw_state, h.legacy
+    FROM history_closed AS h
+    JOIN bounds AS b ON h.valid_to > b.d_start
     JOIN day_snaps AS s
         ON s.campaign_id = h.campaign_id
         AND h.valid_from <= s.last_time
-        AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > s.first_time
+        AND h.valid_to > s.first_time
+    WHERE h.state = 'other' OR h.legacy
 ),
-ranked AS (
-    -- every interval up to the day's end, with the highest rank reached before it
+started AS (
+    -- the intervals that start on the day (a snapshot of the day showed a new state)
+    SELECT h.campaign_id, h.contact_id, h.state, h.valid_from
+    FROM state_history AS h, bounds AS b
+    WHERE h.valid_from >= b.d_start AND h.valid_from < b.d_end
+),
+backwards AS (
+    -- those in a funnel state of a lower rank than the contact reached before it: rank 3, 2, 1
+    -- if it was first Read, Delivered, Sent before (the highest rank of its earlier intervals)
+    SELECT s.campaign_id, s.contact_id, s.state, s.valid_from
+    FROM started AS s
+    JOIN catalog AS c ON c.state = s.state
+    JOIN contact_milestones AS m ON m.campaign_id = s.campaign_id AND m.contact_id = s.contact_id
+    WHERE c.category NOT IN ('excluded', 'other')
+        AND c.funnel_rank < CASE
+            WHEN m.first_read_at < s.valid_from THEN 3
+            WHEN m.first_delivered_at < s.valid_from THEN 2
+            WHEN m.first_sent_at < s.valid_from THEN 1
+            ELSE 0
+        END
+),
+backwards_from AS (
+    -- each with the state of the contact's interval before it (the example's "from")
     SELECT
-        h.campaign_id,
-        h.contact_id,
-        h.state,
-        h.valid_from,
-        c.funnel_rank,
-        c.category,
-        max(c.funnel_rank) OVER (
-            PARTITION BY h.campaign_id, h.contact_id ORDER BY h.valid_from
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ) AS reached_before,
-        lag(h.state) OVER (PARTITION BY h.campaign_id, h.contact_id ORDER BY h.valid_from)
-            AS previous_state
-    FROM state_history AS h
-    JOIN catalog AS c ON c.state = h.state
-    JOIN bounds AS b ON h.valid_from < b.d_end
+        k.campaign_id,
+        k.contact_id,
+        k.state,
+        k.valid_from,
+        arg_max(h.state, h.valid_from) AS previous_state
+    FROM backwards AS k
+    JOIN state_history AS h
+        ON h.campaign_id = k.campaign_id
+        AND h.contact_id = k.contact_id
+        AND h.valid_from < k.valid_from
+    JOIN catalog AS c ON c.state = h.state  -- as in contact_milestones: catalog states only
+    GROUP BY ALL
 ),
 findings AS (
     SELECT
@@ -90,17 +124,15 @@ findings AS (
     GROUP BY campaign_id
     UNION ALL
     SELECT
-        r.campaign_id,
+        campaign_id,
         'went_backwards',
         'warning',
-        count(DISTINCT r.contact_id),
-        min(r.contact_id),
-        'e.g. ' || arg_min(r.previous_state || ' -> ' || r.state, r.contact_id)
-    FROM ranked AS r, bounds AS b
-    WHERE r.valid_from >= b.d_start
-        AND r.funnel_rank < r.reached_before
-        AND r.category NOT IN ('excluded', 'other')
-    GROUP BY r.campaign_id
+        count(DISTINCT contact_id),
+        min(contact_id),
+        -- the smallest contact's (first) move of the day
+        'e.g. ' || arg_min(previous_state || ' -> ' || state, (contact_id, valid_from))
+    FROM backwards_from
+    GROUP BY campaign_id
     UNION ALL
     SELECT
         h.campaign_id,
@@ -112,8 +144,9 @@ findings AS (
     FROM state_history AS h, bounds AS b
     WHERE h.valid_to >= b.d_start AND h.valid_to < b.d_end
         AND NOT EXISTS (
+            -- an interval starting where this one ends, i.e. on the day: it was listed again
             SELECT 1
-            FROM state_history AS n
+            FROM started AS n
             WHERE n.campaign_id = h.campaign_id
                 AND n.contact_id = h.contact_id
                 AND n.valid_from = h.valid_to

@@ -10,26 +10,55 @@
 --                       snapshot (the vendor says these states pass quickly)
 -- state_since = time of the first snapshot that showed the contact in its state; minutes = whole
 -- minutes from then to the snapshot. Ids only: never a phone number or its hash.
-CREATE OR REPLACE MACRO report_contacts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
+--
+-- Rows are ordered by campaign_id, list, minutes (longest first), contact_id. report_contact_lists
+-- (same parameters) gives the same rows unordered, for callers that only count them.
+--
+-- Usually the listed snapshot is the campaign's newest complete one; its contacts are then exactly
+-- the campaign's rows of history_open (every closed interval ends at or before that snapshot), so
+-- only that table is read. A report of an older day reads the whole state_history.
+CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH listed AS (
-    SELECT campaign_id, snapshot_id, snapshot_time
-    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
-),
-members AS (
     SELECT
-        l.campaign_id,
-        l.snapshot_time,
-        h.contact_id,
-        h.state,
-        h.valid_from AS state_since,
-        CAST(floor(epoch(l.snapshot_time - h.valid_from) / 60) AS BIGINT) AS minutes
+        r.campaign_id,
+        r.snapshot_time,
+        r.snapshot_time = n.newest AS at_newest  -- the campaign's newest complete snapshot
+    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily) AS r
+    JOIN (
+        SELECT campaign_id, max(snapshot_time) AS newest
+        FROM snapshot_log
+        WHERE complete
+        GROUP BY campaign_id
+    ) AS n ON n.campaign_id = r.campaign_id
+),
+valid AS (
+    -- each listed campaign's contacts at its snapshot: newest (history_open) or older
+    SELECT l.campaign_id, l.snapshot_time, h.contact_id, h.state, h.valid_from
+    FROM listed AS l
+    JOIN history_open AS h ON h.campaign_id = l.campaign_id
+    WHERE l.at_newest
+    UNION ALL
+    SELECT l.campaign_id, l.snapshot_time, h.contact_id, h.state, h.valid_from
     FROM listed AS l
     JOIN state_history AS h
         ON h.campaign_id = l.campaign_id
         AND h.valid_from <= l.snapshot_time
         AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > l.snapshot_time
-    WHERE h.state IN ('sending_failed', 'error', 'delivery_failed', 'delivered', 'in_progress',
-                      'retry_scheduled')
+    WHERE NOT l.at_newest
+),
+members AS (
+    SELECT
+        campaign_id,
+        snapshot_time,
+        contact_id,
+        state,
+        valid_from AS state_since,
+        -- whole minutes elapsed, from the instants' microseconds: cheap, and the same in every
+        -- session TimeZone (a difference of two TIMESTAMPTZ is a calendar interval in that zone)
+        (epoch_us(snapshot_time) - epoch_us(valid_from)) // 60000000 AS minutes
+    FROM valid
+    WHERE state IN ('sending_failed', 'error', 'delivery_failed', 'delivered', 'in_progress',
+                    'retry_scheduled')
 )
 SELECT
     m.campaign_id,
@@ -46,7 +75,13 @@ SELECT
 FROM members AS m
 JOIN catalog AS c ON c.state = m.state
 WHERE m.state NOT IN ('in_progress', 'retry_scheduled')
-    OR m.minutes > coalesce(stuck_minutes, configured_stuck_minutes())
-ORDER BY m.campaign_id, list, m.minutes DESC, m.contact_id;
+    OR m.minutes > coalesce(stuck_minutes, configured_stuck_minutes());
+
+COMMENT ON MACRO TABLE report_contact_lists IS 'report_contact_lists(report_day, tz, days := 30, stuck_minutes): the rows of report_contacts, unordered (for counting them).';
+
+CREATE OR REPLACE MACRO report_contacts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
+SELECT *
+FROM report_contact_lists(report_day, tz := tz, days := days, daily := daily, stuck_minutes := stuck_minutes)
+ORDER BY campaign_id, list, minutes DESC, contact_id;
 
 COMMENT ON MACRO TABLE report_contacts IS 'report_contacts(report_day, tz, days := 30, stuck_minutes): contact ids of the drill-down lists (failed, delivered_not_read, stuck) of each listed campaign.';

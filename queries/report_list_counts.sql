@@ -7,7 +7,7 @@
 CREATE OR REPLACE MACRO report_list_counts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH c AS (
     SELECT k.campaign_id, k.list, r.fresh
-    FROM report_contacts(report_day, tz := tz, days := days, stuck_minutes := stuck_minutes, daily := daily) AS k
+    FROM report_contact_lists(report_day, tz := tz, days := days, stuck_minutes := stuck_minutes, daily := daily) AS k
     JOIN report_campaigns(report_day, tz := tz, days := days, daily := daily) AS r USING (campaign_id)
 )
 SELECT campaign_id, list, count(*) AS contacts FROM c GROUP BY ALL

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import polars as pl
 
 from ..catalog import Catalog
 from ..errors import QueryError
@@ -56,10 +57,23 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[Ro
         names = [d[0] for d in cur.description or []]
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     except duckdb.Error as exc:
-        raise QueryError(
-            f"the report query {sql.split('(')[0].split()[-1]}(...) failed: {exc}. If a macro is "
-            "missing, the warehouse predates this version: run `campaign-reports build`."
-        ) from exc
+        raise _query_error(sql, exc) from exc
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> pl.DataFrame:
+    """``rows``, as a polars frame: for the large results (no Python object per value)."""
+    try:
+        rel = con.sql(sql, params=params)
+        return rel.pl() if rel is not None else pl.DataFrame()
+    except duckdb.Error as exc:
+        raise _query_error(sql, exc) from exc
+
+
+def _query_error(sql: str, exc: duckdb.Error) -> QueryError:
+    return QueryError(
+        f"the report query {sql.split('(')[0].split()[-1]}(...) failed: {exc}. If a macro is "
+        "missing, the warehouse predates this version: run `campaign-reports build`."
+    )
 
 
 @dataclass
@@ -70,7 +84,9 @@ class DayData:
     campaigns: list[CampaignDay]
     totals: Totals
     other_stale: int  # campaigns with data but none in the window (data_quality: stale)
-    contacts: dict[str, list[Row]] = field(default_factory=dict)  # campaign -> drill-down rows
+    #: campaign -> its drill-down rows (report_contacts: list, contact_id, state, label,
+    #: state_since, minutes), in the macro's order
+    contacts: dict[str, pl.DataFrame] = field(default_factory=dict)
     state_rows: dict[str, list[Row]] = field(default_factory=dict)
     quality_rows: list[Row] = field(default_factory=list)
     freshness: list[Freshness] = field(default_factory=list)
@@ -213,12 +229,16 @@ def load_day(
         [*args, stuck_minutes],
     ):  # fmt: skip
         list_counts[r["campaign_id"]][r["list"]] = r["contacts"]
-    contact_rows: dict[str, list[Row]] = defaultdict(list)
-    for r in rows(
+    contacts = frame(
         con, "SELECT * FROM report_contacts(?, tz := ?, days := ?, daily := ?, stuck_minutes := ?)",
         [*args, stuck_minutes],
-    ):  # fmt: skip
-        contact_rows[r["campaign_id"]].append(r)
+    )  # fmt: skip
+    contact_frames = {
+        str(key[0]): part
+        for key, part in contacts.partition_by(
+            "campaign_id", as_dict=True, maintain_order=True
+        ).items()
+    }
     unknown: dict[str, list[Row]] = defaultdict(list)
     for r in rows(
         con, "SELECT * FROM report_unknown_states(?, tz := ?, days := ?, daily := ?)", args
@@ -257,8 +277,6 @@ def load_day(
             for s in state_rows[cid]
         )  # fmt: skip
         trend = tuple(_trend_point(d, trend_rows[cid].get(d), catalog) for d in window)
-        lists = contact_rows[cid]
-        stuck_rows = [x for x in lists if x["list"] == "stuck"]
         findings = [
             _finding(q, minutes=stuck_minutes)
             for q in quality_by.get(cid, [])
@@ -304,10 +322,7 @@ def load_day(
                                t["contacts"])
                     for t in transitions.get(cid, [])
                 ) if r["fresh"] else (),
-                stuck=tuple(
-                    StuckContact(x["contact_id"], x["label"], x["state_since"], x["minutes"])
-                    for x in stuck_rows[:STUCK_SHOWN]
-                ),
+                stuck=_stuck_shown(contact_frames.get(cid)),
                 stuck_count=stuck_count,
             )
         )  # fmt: skip
@@ -345,12 +360,23 @@ def load_day(
         campaigns=campaigns,
         totals=totals,
         other_stale=other_stale,
-        contacts=dict(contact_rows),
+        contacts=contact_frames,
         state_rows=dict(state_rows),
         quality_rows=quality,
         freshness=freshness,
         export_problems=problems,
         runs_recorded=runs_recorded,
+    )
+
+
+def _stuck_shown(contacts: pl.DataFrame | None) -> tuple[StuckContact, ...]:
+    """The first STUCK_SHOWN rows of a campaign's stuck list (the page's table)."""
+    if contacts is None:
+        return ()
+    shown = contacts.filter(pl.col("list") == "stuck").head(STUCK_SHOWN)
+    return tuple(
+        StuckContact(x["contact_id"], x["label"], x["state_since"], x["minutes"])
+        for x in shown.iter_rows(named=True)
     )
 
 

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from jinja2 import Environment
 
 from .. import __version__
@@ -53,6 +54,7 @@ from .model import (
 )
 from .render import (
     csv_text,
+    frame_csv_text,
     json_text,
     make_environment,
     plain,
@@ -202,9 +204,32 @@ _CONTACT_LISTS = (
 _CONTACT_HEADER = ("contact_id", "state", "reason", "state_since_utc", "minutes_in_state")
 
 
-def _reason(r: dict[str, Any]) -> str:
-    meaning = FAILURE_MEANING.get(r["state"])
-    return f"{r['label']}: {meaning}" if meaning else str(r["label"])
+def _contact_csvs(contacts: pl.DataFrame | None) -> dict[str, tuple[str, int]]:
+    """A campaign's drill-down files, written a list at a time: list -> (CSV text, rows).
+
+    ``contacts`` is the campaign's rows of report_contacts, in its order (kept in each file); the
+    reason is the state's label, and for a failure what it means (FAILURE_MEANING).
+    """
+    if contacts is None or contacts.is_empty():
+        return {}
+    meaning = pl.col("state").replace_strict(FAILURE_MEANING, default=None, return_dtype=pl.String)
+    table = contacts.select(
+        "list",
+        pl.col("contact_id").alias(_CONTACT_HEADER[0]),
+        pl.col("state").alias(_CONTACT_HEADER[1]),
+        pl.when(meaning.is_null())
+        .then(pl.col("label"))
+        .otherwise(pl.concat_str(pl.col("label"), pl.lit(": "), meaning))
+        .alias(_CONTACT_HEADER[2]),
+        pl.col("state_since").alias(_CONTACT_HEADER[3]),
+        pl.col("minutes").alias(_CONTACT_HEADER[4]),
+    )
+    return {
+        str(key[0]): (frame_csv_text(part), part.height)
+        for key, part in table.partition_by(
+            "list", as_dict=True, include_key=False, maintain_order=True
+        ).items()
+    }
 
 
 def _campaign_files(c: CampaignDay, data: DayData) -> tuple[list[DataFile], dict[str, str]]:
@@ -224,17 +249,11 @@ def _campaign_files(c: CampaignDay, data: DayData) -> tuple[list[DataFile], dict
     )  # fmt: skip
     links.append(DataFile(f"{base}-states.csv", "State counts (CSV)", len(state_rows)))
     links.append(DataFile(f"{base}.json", "All metrics of this page (JSON)", None))
-    contacts = data.contacts.get(c.campaign_id, [])
+    lists = _contact_csvs(data.contacts.get(c.campaign_id))
     for key, suffix, label in _CONTACT_LISTS:
-        chosen = [r for r in contacts if r["list"] == key]
-        files[f"{base}-{suffix}.csv"] = csv_text(
-            _CONTACT_HEADER,
-            (
-                (r["contact_id"], r["state"], _reason(r), r["state_since"], r["minutes"])
-                for r in chosen
-            ),
-        )
-        links.append(DataFile(f"{base}-{suffix}.csv", label, len(chosen)))
+        text, count = lists.get(key, (csv_text(_CONTACT_HEADER, ()), 0))
+        files[f"{base}-{suffix}.csv"] = text
+        links.append(DataFile(f"{base}-{suffix}.csv", label, count))
     return links, files
 
 
