@@ -8,6 +8,9 @@
 -- that snapshot: a contact now in Removed that once Read has furthest_stage read.
 -- The view contact_state (no parentheses) is the same as of the latest data.
 CREATE OR REPLACE MACRO contact_state(as_of := NULL) AS TABLE
+WITH l AS (
+    SELECT campaign_id, snapshot_id, snapshot_time FROM latest_snapshots(as_of)
+)
 SELECT
     l.campaign_id,
     h.contact_id,
@@ -31,11 +34,9 @@ SELECT
         WHEN m.first_sent_at <= l.snapshot_time THEN 'sent'
     END AS furthest_stage,
     h.valid_from AS state_since
-FROM latest_snapshots(as_of) AS l
-JOIN state_history AS h
-    ON h.campaign_id = l.campaign_id
-    AND h.valid_from <= l.snapshot_time
-    AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > l.snapshot_time
+FROM l
+JOIN intervals_at('l') AS h
+    ON h.campaign_id = l.campaign_id AND h.snapshot_time = l.snapshot_time
 JOIN catalog AS c ON c.state = h.state
 JOIN contact_milestones AS m
     ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id;

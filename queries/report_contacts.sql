@@ -19,32 +19,13 @@
 -- only that table is read. A report of an older day reads the whole state_history.
 CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH listed AS (
-    SELECT
-        r.campaign_id,
-        r.snapshot_time,
-        r.snapshot_time = n.newest AS at_newest  -- the campaign's newest complete snapshot
-    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily) AS r
-    JOIN (
-        SELECT campaign_id, max(snapshot_time) AS newest
-        FROM snapshot_log
-        WHERE complete
-        GROUP BY campaign_id
-    ) AS n ON n.campaign_id = r.campaign_id
+    SELECT campaign_id, snapshot_time
+    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
 ),
 valid AS (
-    -- each listed campaign's contacts at its snapshot: newest (history_open) or older
-    SELECT l.campaign_id, l.snapshot_time, h.contact_id, h.state, h.valid_from
-    FROM listed AS l
-    JOIN history_open AS h ON h.campaign_id = l.campaign_id
-    WHERE l.at_newest
-    UNION ALL
-    SELECT l.campaign_id, l.snapshot_time, h.contact_id, h.state, h.valid_from
-    FROM listed AS l
-    JOIN state_history AS h
-        ON h.campaign_id = l.campaign_id
-        AND h.valid_from <= l.snapshot_time
-        AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > l.snapshot_time
-    WHERE NOT l.at_newest
+    -- each listed campaign's contacts at its snapshot (history_open at the newest one)
+    SELECT campaign_id, snapshot_time, contact_id, state, valid_from
+    FROM intervals_at('listed')
 ),
 members AS (
     SELECT

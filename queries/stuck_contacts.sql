@@ -12,34 +12,14 @@
 -- The view stuck_contacts (no parentheses) is as of the latest data with the configured threshold.
 CREATE OR REPLACE MACRO stuck_contacts(as_of := NULL, threshold_minutes := NULL) AS TABLE
 WITH snaps AS (
-    SELECT
-        l.campaign_id,
-        l.snapshot_time,
-        l.snapshot_time = n.newest AS at_newest  -- the campaign's newest complete snapshot
-    FROM latest_snapshots(as_of) AS l
-    JOIN (
-        SELECT campaign_id, max(snapshot_time) AS newest
-        FROM snapshot_log
-        WHERE complete
-        GROUP BY campaign_id
-    ) AS n ON n.campaign_id = l.campaign_id
+    SELECT campaign_id, snapshot_time FROM latest_snapshots(as_of)
 ),
 cur AS (
     -- the contacts in those states at the snapshot (as contact_state(as_of) gives them)
-    SELECT s.campaign_id, h.contact_id, h.state, c.label, s.snapshot_time
-    FROM snaps AS s
-    JOIN history_open AS h ON h.campaign_id = s.campaign_id
-    JOIN catalog AS c ON c.state = h.state
-    WHERE s.at_newest AND h.state IN ('in_progress', 'retry_scheduled')
-    UNION ALL
-    SELECT s.campaign_id, h.contact_id, h.state, c.label, s.snapshot_time
-    FROM snaps AS s
-    JOIN state_history AS h
-        ON h.campaign_id = s.campaign_id
-        AND h.valid_from <= s.snapshot_time
-        AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > s.snapshot_time
-    JOIN catalog AS c ON c.state = h.state
-    WHERE NOT s.at_newest AND h.state IN ('in_progress', 'retry_scheduled')
+    SELECT i.campaign_id, i.contact_id, i.state, c.label, i.snapshot_time
+    FROM intervals_at('snaps') AS i
+    JOIN catalog AS c ON c.state = i.state
+    WHERE i.state IN ('in_progress', 'retry_scheduled')
 ),
 marked AS (
     -- the candidates' history up to their snapshot, to find where the current run started
