@@ -9,19 +9,19 @@ Layout under the data directory::
 A build reads the store's manifest, and processes only the snapshots its ``snapshot_log`` has not
 seen: it reads their Parquet files (and nothing else) and extends the compact state history
 (``history_closed`` / ``history_open``, one row per contact per state change) in SQL
-(``queries/build/history_step.sql``), in time-ordered chunks of about ``BATCH_ROWS`` rows, each
-chunk one transaction. Each chunk also merges its contacts' funnel milestones into ``milestones``
-and marks its snapshots' campaign days in ``daily_dirty``; at the end one step
-(``queries/build/daily_step.sql``) redoes those days' rows of ``daily_state`` and
-``daily_moves`` (what the views ``campaign_daily`` and ``state_transitions`` read), reading only
-the history since the earliest of them. The views and table macros of ``queries/*.sql`` are
-re-created when those files change. The result equals a full rebuild (``full=True``, written aside and renamed into
-place). A snapshot older than its campaign's newest processed one, or one that retention removed
-or an erasure rewrote, makes that campaign rebuild from its snapshots; a change to the tables or
-build steps (``schema.sql``, ``queries/build/``), the state catalog or the time zone makes the
-next build a full one. Incomplete
-snapshots are logged and kept out of the history. A snapshot must list each contact once (ingest
-guarantees it); one that does not stops the build with an error naming it.
+(``queries/build/history_step.sql``), in chunks of about ``BATCH_ROWS`` rows (campaign after
+campaign, each campaign's snapshots in time order), each chunk one transaction. Each chunk also
+merges its contacts' funnel milestones into ``milestones`` and marks its snapshots' campaign days
+in ``daily_dirty``; at the end one step (``queries/build/daily_step.sql``) redoes those days' rows
+of ``daily_state`` and ``daily_moves`` (what the views ``campaign_daily`` and ``state_transitions``
+read), reading only the history since the earliest of them. The views and table macros of
+``queries/*.sql`` are re-created when those files change. The result equals a full rebuild
+(``full=True``, written aside and renamed into place). A snapshot older than its campaign's newest
+processed one, or one that retention removed or an erasure rewrote, makes that campaign rebuild
+from its snapshots; a change to the tables or build steps (``schema.sql``, ``queries/build/``), the
+state catalog or the time zone makes the next build a full one. Incomplete snapshots are logged and
+kept out of the history. A snapshot must list each contact once (ingest guarantees it); one that
+does not stops the build with an error naming it.
 
 After each build the warehouse is checkpointed and copied to a temporary file beside the analyst
 copy, fsynced, and renamed over it. An analyst who holds the old copy open keeps reading the old
@@ -458,9 +458,9 @@ def _build_into(
                 "warehouse keeps what it had."
             )
 
-    # 2. The complete new snapshots, in time order, in chunks of about batch_rows rows: each
-    #    chunk extends the history and logs its snapshots in one transaction, so that a build
-    #    that stops half-way leaves a consistent warehouse which the next build continues.
+    # 2. The complete new snapshots, each campaign's in time order, in chunks of about batch_rows
+    #    rows: each chunk extends the history and logs its snapshots in one transaction, so that
+    #    a build that stops half-way leaves a consistent warehouse which the next build continues.
     for chunk in _chunks(complete, batch_rows):
         with _transaction(con):
             con.execute(
@@ -528,20 +528,25 @@ TEMP_TABLES = (
 
 
 def _chunks(rows: list[tuple[Any, ...]], batch_rows: int) -> Iterator[list[tuple[Any, ...]]]:
-    """Consecutive runs of snapshots (in time order) of at most ``batch_rows`` rows (at least one
-    snapshot each) and at most ``MAX_SNAPSHOTS_PER_CAMPAIGN`` snapshots of one campaign."""
+    """The steps of a build: campaign after campaign, each campaign's snapshots in time order, cut
+    into chunks of at most ``batch_rows`` rows (at least one snapshot each) and at most
+    ``MAX_SNAPSHOTS_PER_CAMPAIGN`` snapshots of one campaign. A step reads the open intervals of
+    its campaigns once for all their snapshots in it, so few campaigns per step and many
+    snapshots each make that read cheap. ``rows`` come in time order."""
+    by_campaign: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for r in rows:
+        by_campaign[r[1]].append(r)
     chunk: list[tuple[Any, ...]] = []
     total = 0
-    per_campaign: dict[str, int] = defaultdict(int)
-    for r in rows:
-        full = per_campaign[r[1]] >= MAX_SNAPSHOTS_PER_CAMPAIGN
-        if chunk and (total + r[4] > batch_rows or full):
-            yield chunk
-            chunk, total = [], 0
-            per_campaign.clear()
-        chunk.append(r)
-        total += r[4]
-        per_campaign[r[1]] += 1
+    for campaign in sorted(by_campaign):
+        count = 0  # this campaign's snapshots in the chunk
+        for r in by_campaign[campaign]:
+            if chunk and (total + r[4] > batch_rows or count >= MAX_SNAPSHOTS_PER_CAMPAIGN):
+                yield chunk
+                chunk, total, count = [], 0, 0
+            chunk.append(r)
+            total += r[4]
+            count += 1
     if chunk:
         yield chunk
 

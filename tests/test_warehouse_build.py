@@ -466,3 +466,18 @@ def test_more_snapshots_of_a_campaign_than_one_chunk_holds(tmp_path: Path) -> No
     ]
     assert expansion_differences(config) == (0, 0)
     assert stored_differences(config) == NO_STORED_DIFFERENCES
+
+
+def test_steps_go_campaign_by_campaign_in_time_order() -> None:
+    from pipeline.warehouse import _chunks
+
+    # (snapshot_id, campaign_id, time, path, rows, complete), in time order across campaigns
+    snaps = [
+        (f"{c}{t}", c, t, "", rows, True) for t in range(4) for c, rows in (("B", 5), ("A", 3))
+    ]
+    steps = [[s[0] for s in chunk] for chunk in _chunks(snaps, batch_rows=10)]
+    # A's four (3 rows each: at most 10 rows a step), then B's four (5 rows each)
+    assert steps == [["A0", "A1", "A2"], ["A3", "B0"], ["B1", "B2"], ["B3"]]
+    many = [(f"A{t}", "A", t, "", 1, True) for t in range(MAX_SNAPSHOTS_PER_CAMPAIGN + 1)]
+    sizes = [len(chunk) for chunk in _chunks(many, batch_rows=10_000)]
+    assert sizes == [MAX_SNAPSHOTS_PER_CAMPAIGN, 1]
