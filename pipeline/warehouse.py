@@ -85,6 +85,8 @@ QUERY_ORDER = (
 )
 #: A build applies new snapshots in chunks of about this many rows (memory stays bounded).
 BATCH_ROWS = 4_000_000
+#: The daily step redoes the days of campaigns with about this many contacts in all at a time.
+DAILY_BATCH_CONTACTS = 1_000_000
 #: A chunk holds at most this many snapshots of one campaign: history_step.sql keeps each
 #: contact's positions (0 for the open intervals, then 1..n) as bits of a 127-bit mask.
 MAX_SNAPSHOTS_PER_CAMPAIGN = 126
@@ -492,9 +494,9 @@ def _build_into(
 
     # 3. The daily tables: redo the campaign days the steps above (or an earlier build that
     #    stopped before this) marked.
-    dirty = _one(con, "SELECT count(*) FROM daily_dirty")
-    if dirty and dirty[0]:
+    for campaigns in _daily_groups(con):
         with _transaction(con):
+            con.execute("SET VARIABLE daily_campaigns = ?::VARCHAR[]", [campaigns])
             run_sql_file(con, "build/daily_step.sql")
     for name in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {name}")
@@ -512,6 +514,25 @@ def _snapshot_listing_twice(con: duckdb.DuckDBPyConnection, campaign: str, conta
         [campaign, contact],
     ).fetchall()
     return str(rows[0][0]) if rows and rows[0][0] else "snapshot unknown"
+
+
+def _daily_groups(con: duckdb.DuckDBPyConnection) -> list[list[str]]:
+    """The campaigns with days in ``daily_dirty``, in groups of at most ``DAILY_BATCH_CONTACTS``
+    current contacts (at least one campaign each): the daily step runs once per group."""
+    sizes = con.execute(
+        "SELECT d.campaign_id, coalesce(o.n, 0) FROM (SELECT DISTINCT campaign_id FROM "
+        "daily_dirty) AS d LEFT JOIN (SELECT campaign_id, count(*) AS n FROM history_open "
+        "GROUP BY campaign_id) AS o USING (campaign_id) ORDER BY 1"
+    ).fetchall()
+    groups: list[list[str]] = []
+    total = 0
+    for campaign, n in sizes:
+        if not groups or total + n > DAILY_BATCH_CONTACTS:
+            groups.append([])
+            total = 0
+        groups[-1].append(campaign)
+        total += n
+    return groups
 
 
 #: The build steps' temporary tables.

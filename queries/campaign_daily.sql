@@ -26,16 +26,20 @@ COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and
 -- day_counts(ends, since, enabled): the counts of campaign_daily for the rows of the table named
 -- `ends` (columns of day_ends). since (optional): an instant no snapshot of `ends` is earlier
 -- than; the intervals that closed at or before it cannot count and are not read (the build
--- passes the start of the earliest day it redoes). enabled := false reads nothing.
-CREATE OR REPLACE MACRO day_counts(ends, since := NULL, enabled := true) AS TABLE
+-- passes the start of the earliest day it redoes). campaigns (optional, a list): only their
+-- history is read (the rows of `ends` must be of those campaigns). enabled := false reads
+-- nothing.
+CREATE OR REPLACE MACRO day_counts(ends, since := NULL, campaigns := NULL, enabled := true) AS TABLE
 WITH h AS (
     SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
     FROM history_closed
-    WHERE enabled AND valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
+    WHERE enabled
+        AND valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
+        AND (campaigns IS NULL OR list_contains(campaigns, campaign_id))
     UNION ALL
     SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
     FROM history_open
-    WHERE enabled
+    WHERE enabled AND (campaigns IS NULL OR list_contains(campaigns, campaign_id))
 )
 SELECT
     d.campaign_id,

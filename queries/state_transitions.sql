@@ -11,11 +11,12 @@
 -- that zone's rows in the table daily_moves (transitions_of for the days it redoes); another
 -- zone's are computed from the history on each call.
 --
--- transitions_of(tz, since, enabled): the formula. since (optional): only contacts with an
--- interval that starts at or after it are read (the others made no move since then), so only the
--- rows of days that start at or after it are whole (the build keeps those of the days it redoes).
--- enabled := false reads nothing (state_transitions uses it to skip the formula).
-CREATE OR REPLACE MACRO transitions_of(tz := NULL, since := NULL, enabled := true) AS TABLE
+-- transitions_of(tz, since, campaigns, enabled): the formula. since (optional): only contacts
+-- with an interval that starts at or after it are read (the others made no move since then), so
+-- only the rows of days that start at or after it are whole (the build keeps those of the days
+-- it redoes). campaigns (optional, a list): only those campaigns. enabled := false reads nothing
+-- (state_transitions uses it to skip the formula).
+CREATE OR REPLACE MACRO transitions_of(tz := NULL, since := NULL, campaigns := NULL, enabled := true) AS TABLE
 WITH recent AS (
     SELECT campaign_id, contact_id
     FROM history_closed
@@ -29,6 +30,7 @@ hist AS (
     SELECT *
     FROM state_history
     WHERE enabled
+        AND (campaigns IS NULL OR list_contains(campaigns, campaign_id))
         AND (
             since IS NULL
             OR (campaign_id, contact_id) IN (SELECT campaign_id, contact_id FROM recent)

@@ -481,3 +481,31 @@ def test_steps_go_campaign_by_campaign_in_time_order() -> None:
     many = [(f"A{t}", "A", t, "", 1, True) for t in range(MAX_SNAPSHOTS_PER_CAMPAIGN + 1)]
     sizes = [len(chunk) for chunk in _chunks(many, batch_rows=10_000)]
     assert sizes == [MAX_SNAPSHOTS_PER_CAMPAIGN, 1]
+
+
+def test_a_build_stopped_before_the_daily_tables_is_finished_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.warehouse as wh
+
+    config = make_config(tmp_path / "data", timezone="Europe/Prague")
+    ingest_snapshot(config, "A", S1, tiny_rows(0))
+    build_quiet(config)
+    ingest_snapshot(config, "A", S3, tiny_rows(2))
+    real = wh.run_sql_file
+
+    def stop_at_daily(con, name, *args, **kw):  # type: ignore[no-untyped-def]
+        if name == "build/daily_step.sql":
+            raise QueryError("stopped here (test)")
+        return real(con, name, *args, **kw)
+
+    monkeypatch.setattr(wh, "run_sql_file", stop_at_daily)
+    with pytest.raises(QueryError, match="stopped here"):
+        build(config, Console.silent())
+    monkeypatch.setattr(wh, "run_sql_file", real)
+    # the history steps were committed, the daily tables not: the next build has no new
+    # snapshot and does only the daily step
+    result = build(config, Console.silent())
+    assert (result.snapshots_new, result.full) == (0, False)
+    assert stored_differences(config) == NO_STORED_DIFFERENCES
+    assert query(config, "SELECT count(*) FROM campaign_daily WHERE campaign_id = 'A'") == [(2,)]

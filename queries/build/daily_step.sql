@@ -1,14 +1,17 @@
 -- daily_step: redo the daily_state and daily_moves rows of the campaign days in daily_dirty
--- (marked by history_step.sql for each snapshot it applied), then clear daily_dirty. One build
--- step; the build runs it once, in one transaction, after the history steps (a build stopped
--- before it leaves daily_dirty filled, and the next build does it).
+-- (marked by history_step.sql for each snapshot it applied) of the campaigns listed in the
+-- variable daily_campaigns, then clear them from daily_dirty. One build step; the build runs it
+-- after the history steps, once per group of campaigns (memory stays bounded), each run one
+-- transaction (a build stopped before the end leaves the rest in daily_dirty for the next one).
 --
 -- Only the recent history is read: no snapshot of a dirty day is earlier than the day's start,
 -- so intervals that closed before the earliest dirty day cannot count (day_counts' since), and
 -- a move on a dirty day is made by a contact with an interval starting on or after it
 -- (transitions_of's since). Parameters: none (days are days in the configured time zone).
 CREATE OR REPLACE TEMP TABLE dirty_days AS
-SELECT DISTINCT campaign_id, day FROM daily_dirty;
+SELECT DISTINCT campaign_id, day
+FROM daily_dirty
+WHERE list_contains(getvariable('daily_campaigns'), campaign_id);
 
 CREATE OR REPLACE TEMP TABLE dirty_ends AS
 SELECT e.*
@@ -21,7 +24,12 @@ DELETE FROM daily_state
 WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
 
 INSERT INTO daily_state BY NAME
-SELECT * FROM day_counts('dirty_ends', since := getvariable('daily_since'))
+SELECT *
+FROM day_counts(
+    'dirty_ends',
+    since := getvariable('daily_since'),
+    campaigns := getvariable('daily_campaigns')
+)
 ORDER BY campaign_id, day;
 
 DELETE FROM daily_moves
@@ -29,8 +37,11 @@ WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
 
 INSERT INTO daily_moves BY NAME
 SELECT *
-FROM transitions_of(since := getvariable('daily_since'))
+FROM transitions_of(
+    since := getvariable('daily_since'), campaigns := getvariable('daily_campaigns')
+)
 WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days)
 ORDER BY campaign_id, day, from_state, to_state;
 
-DELETE FROM daily_dirty;
+DELETE FROM daily_dirty
+WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
