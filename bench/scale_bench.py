@@ -34,7 +34,9 @@ copy's publication and the rest (manifest, catalog, checkpoint, checks).
     python bench/scale_bench.py --workload L            # ~1B rows, 1 run: well over an hour
                                                         # (the lag floor spills tens of GB)
 
-Results also go to ``<out>/results.json`` and ``<out>/results.txt``. The data is deleted at the end unless ``--keep``.
+Results also go to ``<out>/results.json`` and ``<out>/results.txt``. The data is deleted at the end
+unless ``--keep``; ``--resume`` reuses a kept store (days 1-29) and measures from day 30 on (an L
+run that stopped half-way need not generate and build its first 29 days again).
 """
 
 from __future__ import annotations
@@ -381,17 +383,24 @@ class Bench:
                 f"lag {b['seconds']:.1f} s ({b['result']} days, changes)"
             )
 
-    def run(self) -> None:
+    def run(self, resume: bool = False) -> None:
         wl = self.wl
         log(
             f"workload {wl.name}: {wl.campaigns} campaigns, {wl.contacts:,} contacts, {wl.days} "
             f"days, {wl.snapshots():,} snapshots, ~{wl.nominal_rows():,} rows -> {self.data}"
         )
-        self.generate(0, 4)
-        self.info["build_days_1_4"] = self.build(None)["seconds"]
-        self.daily(4)
-        self.generate(5, wl.days - 1)
-        self.info["build_days_6_29"] = self.build(None)["seconds"]
+        if resume:
+            # the store already holds days 1-29 (an earlier run with --keep, or one that stopped
+            # after publishing them): bring the warehouse up to date, then go on from day 30
+            log("resuming: the store holds days 1-29; day 5 is not measured")
+            self.info["resumed"] = True
+            self.build(None)
+        else:
+            self.generate(0, 4)
+            self.info["build_days_1_4"] = self.build(None)["seconds"]
+            self.daily(4)
+            self.generate(5, wl.days - 1)
+            self.info["build_days_6_29"] = self.build(None)["seconds"]
         self.daily(wl.days - 1)
         self.ingest_vs_floor(wl.days - 1)
         for _ in range(self.full_runs):
@@ -432,11 +441,12 @@ def report(b: Bench) -> str:
         )
 
     d30 = wl.days
-    day5_rows, day30_rows = info["day5_rows"], info[f"day{d30}_rows"]
+    has5 = "build day 5" in s  # not with --resume
+    day5_rows, day30_rows = info.get("day5_rows", 0), info[f"day{d30}_rows"]
     copy_csv, copy_pq = med(s["floor copy CSV"]), med(s["floor copy Parquet"])
     ing_csv = med(s["ingest CSV (empty store)"])
     full, floor = med(s["build --full"]), med(s["floor latest + lag"])
-    inc5, inc30 = med(s["build day 5"]), med(s[f"build day {d30}"])
+    inc5, inc30 = med(s["build day 5"]) if has5 else 0.0, med(s[f"build day {d30}"])
     render = med(s[f"render day {d30}"])
     day_files = info[f"day{d30}_files"]
     add(
@@ -462,14 +472,15 @@ def report(b: Bench) -> str:
     add("  floor: latest + lag (sum)", "raw Parquet", "floor latest + lag", None, "", None)
     add("  floor: latest state per contact", "raw Parquet", "floor latest", None, "", None)
     add("  floor: lag transitions per day", "raw Parquet", "floor lag", None, "", None)
-    add("build, incremental day 5", f"{day5_rows:,} new rows", "build day 5", None, "", None)
+    if has5:
+        add("build, incremental day 5", f"{day5_rows:,} new rows", "build day 5", None, "", None)
     add(
         f"build, incremental day {d30}",
         f"{day30_rows:,} new rows",
         f"build day {d30}",
-        inc5,
-        "<= 1.3 x day 5",
-        inc30 <= 1.3 * inc5,
+        inc5 if has5 else None,
+        "<= 1.3 x day 5" if has5 else "",
+        inc30 <= 1.3 * inc5 if has5 else None,
     )
     if f"build day {d30} (day-5 volume)" in s:
         same = s[f"build day {d30} (day-5 volume)"]
@@ -489,9 +500,18 @@ def report(b: Bench) -> str:
         "< 0.10 x full",
         inc30 < 0.10 * full,
     )
-    add("render, day 5 (all pages)", "", "render day 5", None, "< 2 s", med(s["render day 5"]) < 2)
+    if has5:
+        add(
+            "render, day 5 (all pages)",
+            "",
+            "render day 5",
+            None,
+            "< 2 s",
+            med(s["render day 5"]) < 2,
+        )
     add(f"render, day {d30} (all pages)", "", f"render day {d30}", None, "< 2 s", render < 2)
-    add("ingest day 5 into the store", "CSV", "ingest day 5 (daily run, CSV)", None, "", None)
+    if has5:
+        add("ingest day 5 into the store", "CSV", "ingest day 5 (daily run, CSV)", None, "", None)
     add(
         f"ingest day {d30} into the store",
         "CSV",
@@ -500,7 +520,8 @@ def report(b: Bench) -> str:
         "",
         None,
     )
-    add("daily run day 5", "ingest+build+render", "daily run day 5", None, "", None)
+    if has5:
+        add("daily run day 5", "ingest+build+render", "daily run day 5", None, "", None)
     add(f"daily run day {d30}", "ingest+build+render", f"daily run day {d30}", None, "", None)
 
     pipeline_steps = [k for k in s if not k.startswith("floor")]
@@ -517,11 +538,12 @@ def report(b: Bench) -> str:
         f"peak RSS of the pipeline's steps: {peak:,.0f} MiB ({peak_step}); target < "
         f"{rss_limit:,} MiB: {'pass' if peak < rss_limit else 'FAIL'}"
     )
-    lines.append(
-        f"incremental day {d30} per new row vs day 5 per new row: "
-        f"{(inc30 / day30_rows) / (inc5 / day5_rows):.2f} x "
-        f"(day {d30} has {day30_rows / day5_rows:.1f} x the new rows of day 5)"
-    )
+    if has5:
+        lines.append(
+            f"incremental day {d30} per new row vs day 5 per new row: "
+            f"{(inc30 / day30_rows) / (inc5 / day5_rows):.2f} x "
+            f"(day {d30} has {day30_rows / day5_rows:.1f} x the new rows of day 5)"
+        )
     history = s["build --full"][-1]["history_rows"]
     lines.append(
         f"state history: {history:,} rows for {raw:,} snapshot rows "
@@ -529,8 +551,12 @@ def report(b: Bench) -> str:
         f"{wl.contacts:,} contacts"
     )
     lines.append(
-        f"store: {info['parquet_mib']:,.0f} MiB Parquet; warehouse {info['warehouse_mib']:,.0f} "
-        f"MiB; generated {info['generated_rows']:,} rows in {info['generate_seconds']:.0f} s"
+        f"store: {info['parquet_mib']:,.0f} MiB Parquet; warehouse {info['warehouse_mib']:,.0f} MiB"
+        + (
+            f"; generated {info['generated_rows']:,} rows in {info['generate_seconds']:.0f} s"
+            if "generated_rows" in info
+            else ""
+        )
     )
     for key in (
         "build --full",
@@ -560,17 +586,33 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, help="work directory (default /tmp/scale/<workload>)")
     parser.add_argument("--keep", action="store_true", help="keep the data at the end")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse the store in --out (days 1-29, from a run with --keep) and go on from day 30 "
+        "(day 5 is not measured)",
+    )
     args = parser.parse_args()
     wl = WORKLOADS[args.workload]
     out = args.out or Path("/tmp/scale") / wl.name
     full_runs = args.full_runs or (1 if wl.name == "L" else args.runs)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    if args.resume:
+        if not (out / "data" / "manifest.jsonl").is_file():
+            raise SystemExit(f"--resume: no store in {out / 'data'}")
+        last = wl.day_start(wl.days - 1).date().isoformat()
+        if any((out / "data" / "snapshots").glob(f"campaign_id=*/snapshot_date={last}")):
+            raise SystemExit(
+                f"--resume: the store in {out / 'data'} already holds day {wl.days} ({last}); "
+                "it must hold days 1-29 only (as a run that stopped before day 30 leaves it)"
+            )
+    else:
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
     bench = Bench(wl, out, args.runs, full_runs)
     t = time.perf_counter()
     try:
-        bench.run()
+        bench.run(resume=args.resume)
         text = report(bench)
         bench.info["total_seconds"] = time.perf_counter() - t
         (out / "results.json").write_text(
