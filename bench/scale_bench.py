@@ -442,6 +442,15 @@ def report(b: Bench) -> str:
 
     d30 = wl.days
     has5 = "build day 5" in s  # not with --resume
+
+    # the issue sets the incremental and render targets on M: other workloads show them for
+    # reference, without pass/fail
+    def m_target(text: str) -> str:
+        return text if wl.name == "M" else f"(M: {text})"
+
+    def m_ok(ok: bool) -> bool | None:
+        return ok if wl.name == "M" else None
+
     day5_rows, day30_rows = info.get("day5_rows", 0), info[f"day{d30}_rows"]
     copy_csv, copy_pq = med(s["floor copy CSV"]), med(s["floor copy Parquet"])
     ing_csv = med(s["ingest CSV (empty store)"])
@@ -479,8 +488,8 @@ def report(b: Bench) -> str:
         f"{day30_rows:,} new rows",
         f"build day {d30}",
         inc5 if has5 else None,
-        "<= 1.3 x day 5" if has5 else "",
-        inc30 <= 1.3 * inc5 if has5 else None,
+        m_target("<= 1.3 x day 5") if has5 else "",
+        m_ok(inc30 <= 1.3 * inc5) if has5 else None,
     )
     if f"build day {d30} (day-5 volume)" in s:
         same = s[f"build day {d30} (day-5 volume)"]
@@ -489,16 +498,16 @@ def report(b: Bench) -> str:
             f"{same[-1]['rows']:,} new rows",
             f"build day {d30} (day-5 volume)",
             inc5,
-            "<= 1.3 x day 5",
-            med(same) <= 1.3 * inc5,
+            m_target("<= 1.3 x day 5"),
+            m_ok(med(same) <= 1.3 * inc5),
         )
     add(
         f"  day {d30} vs build --full",
         "",
         f"build day {d30}",
         full,
-        "< 0.10 x full",
-        inc30 < 0.10 * full,
+        m_target("< 0.10 x full"),
+        m_ok(inc30 < 0.10 * full),
     )
     if has5:
         add(
@@ -506,10 +515,17 @@ def report(b: Bench) -> str:
             "",
             "render day 5",
             None,
-            "< 2 s",
-            med(s["render day 5"]) < 2,
+            m_target("< 2 s"),
+            m_ok(med(s["render day 5"]) < 2),
         )
-    add(f"render, day {d30} (all pages)", "", f"render day {d30}", None, "< 2 s", render < 2)
+    add(
+        f"render, day {d30} (all pages)",
+        "",
+        f"render day {d30}",
+        None,
+        m_target("< 2 s"),
+        m_ok(render < 2),
+    )
     if has5:
         add("ingest day 5 into the store", "CSV", "ingest day 5 (daily run, CSV)", None, "", None)
     add(
