@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= demo-data
+WORKLOAD ?= S
 
-.PHONY: install demo test lint fmt bench clean
+.PHONY: install demo test lint fmt bench bench-scale clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,9 @@ bench: $(STAMP) ## benchmarks (not part of the tests)
 	$(BIN)/python bench/build_bench.py --rows 3000000
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/export_bench.py
+
+bench-scale: $(STAMP) ## the scale benchmark: make bench-scale WORKLOAD=M (S: 1 min, M: 6 min, L: 30 min)
+	$(BIN)/python bench/scale_bench.py --workload $(WORKLOAD)
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache
