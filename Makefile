@@ -37,7 +37,7 @@ bench: $(STAMP) ## benchmarks (not part of the tests)
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/export_bench.py
 
-bench-scale: $(STAMP) ## the scale benchmark: make bench-scale WORKLOAD=M (S: 1 min, M: 6 min, L: 30 min)
+bench-scale: $(STAMP) ## the scale benchmark: make bench-scale WORKLOAD=M (S: 1 min, M: 6 min, L: about an hour)
 	$(BIN)/python bench/scale_bench.py --workload $(WORKLOAD)
 
 clean:
