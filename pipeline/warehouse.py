@@ -507,10 +507,10 @@ def _build_into(
 def _snapshot_listing_twice(con: duckdb.DuckDBPyConnection, campaign: str, contact: str) -> str:
     """For the error message: the batch's snapshot that lists this contact more than once."""
     rows = con.execute(
-        "SELECT min(snapshot_id) FROM (SELECT snapshot_id FROM read_parquet("
-        "getvariable('batch_files'), hive_partitioning = true, "
-        "hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}) "
-        "WHERE campaign_id = ? AND contact_id = ? GROUP BY snapshot_id HAVING count(*) > 1)",
+        "SELECT min(snapshot_id) FROM (SELECT r.snapshot_id FROM read_parquet("
+        "getvariable('batch_files'), hive_partitioning = false) AS r "
+        "JOIN batch_seq AS s USING (snapshot_id) WHERE s.campaign_id = ? AND r.contact_id = ? "
+        "GROUP BY r.snapshot_id HAVING count(*) > 1)",
         [campaign, contact],
     ).fetchall()
     return str(rows[0][0]) if rows and rows[0][0] else "snapshot unknown"

@@ -82,12 +82,9 @@ WITH ends AS (
 ),
 counts AS (
     -- in the configured time zone the build has stored them; in another, compute them
-    SELECT * FROM daily_state WHERE coalesce(tz, configured_timezone()) = configured_timezone()
+    SELECT * FROM daily_state WHERE stored_zone(tz)
     UNION ALL BY NAME
-    SELECT *
-    FROM day_counts(
-        'ends', enabled := coalesce(tz, configured_timezone()) <> configured_timezone()
-    )
+    SELECT * FROM day_counts('ends', enabled := NOT stored_zone(tz))
 )
 SELECT
     campaign_id,

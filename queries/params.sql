@@ -10,6 +10,8 @@
 --                                a day is 23, 24 or 25 hours long)
 --   ratio(num, den)              num / den as a fraction, NULL when den is 0: every rate and share
 --                                of the reports (a rate over zero is "n/a", never 0 or an error)
+--   stored_zone(tz)              true when tz is NULL or the configured zone: the daily tables the
+--                                build keeps are in that zone, another one is computed
 CREATE OR REPLACE MACRO configured_timezone() AS
     (SELECT value FROM settings WHERE key = 'timezone');
 
@@ -24,6 +26,9 @@ CREATE OR REPLACE MACRO local_day(ts, tz) AS
 
 CREATE OR REPLACE MACRO day_start(day, tz) AS
     timezone(tz, CAST(CAST(day AS DATE) AS TIMESTAMP));
+
+CREATE OR REPLACE MACRO stored_zone(tz) AS
+    coalesce(tz, configured_timezone()) = configured_timezone();
 
 CREATE OR REPLACE MACRO ratio(num, den) AS
     CASE WHEN den > 0 THEN CAST(num AS DOUBLE) / den END;

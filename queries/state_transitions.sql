@@ -96,10 +96,10 @@ COMMENT ON MACRO TABLE transitions_of IS 'transitions_of(tz := configured, since
 
 CREATE OR REPLACE MACRO state_transitions(tz := NULL) AS TABLE
 -- in the configured time zone the build has stored them; in another, compute them
-SELECT * FROM daily_moves WHERE coalesce(tz, configured_timezone()) = configured_timezone()
+SELECT * FROM daily_moves WHERE stored_zone(tz)
 UNION ALL BY NAME
 SELECT *
-FROM transitions_of(tz := tz, enabled := coalesce(tz, configured_timezone()) <> configured_timezone());
+FROM transitions_of(tz := tz, enabled := NOT stored_zone(tz));
 
 COMMENT ON MACRO TABLE state_transitions IS 'state_transitions(tz := configured): per campaign and local day, contacts that moved from_state -> to_state between consecutive snapshots, with the median minutes spent in from_state.';
 
