@@ -90,18 +90,6 @@ DAILY_BATCH_CONTACTS = 1_000_000
 #: A chunk holds at most this many snapshots of one campaign: history_step.sql keeps each
 #: contact's positions (0 for the open intervals, then 1..n) as bits of a 127-bit mask.
 MAX_SNAPSHOTS_PER_CAMPAIGN = 126
-#: Tables a build writes: full and incremental builds must give the same rows in each.
-RESULT_TABLES = (
-    "catalog",
-    "settings",
-    "snapshot_log",
-    "history_closed",
-    "history_open",
-    "milestones",
-    "daily_state",
-    "daily_moves",
-    "daily_dirty",
-)
 #: Tables that hold rows of a campaign: a campaign rebuilt from its snapshots starts with none.
 CAMPAIGN_TABLES = (
     "history_closed",
@@ -112,6 +100,8 @@ CAMPAIGN_TABLES = (
     "daily_moves",
     "daily_dirty",
 )
+#: Tables a build writes: full and incremental builds must give the same rows in each.
+RESULT_TABLES = ("catalog", "settings", *CAMPAIGN_TABLES)
 
 
 class WarehouseBusy(WarehouseError):
