@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchkit  # noqa: E402
 
-from pipeline.config import Config  # noqa: E402
-from pipeline.console import Console  # noqa: E402
-from pipeline.store import SnapshotMeta, Store, iso_utc, snapshot_id_for  # noqa: E402
+from pipeline.core.config import Config  # noqa: E402
+from pipeline.core.console import Console  # noqa: E402
+from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 UTC_US = pl.Datetime("us", "UTC")
@@ -98,7 +98,7 @@ def states_at(contacts: pl.DataFrame, hour: pl.Expr) -> pl.Expr:
 
 def write_days(data_dir: Path, campaigns: int, contacts: int, days: int, day_range: range) -> int:
     """Write the snapshots of the given days (hourly) through the store's writer."""
-    from pipeline.catalog import state_exprs
+    from pipeline.core.catalog import state_exprs
 
     store = Store(data_dir)
     hours = days * 24
@@ -150,7 +150,7 @@ def write_days(data_dir: Path, campaigns: int, contacts: int, days: int, day_ran
 
 # ------------------------------------------------------------------------------ measured steps
 def step_build(data_dir: Path, full: bool) -> dict:
-    from pipeline.warehouse import build
+    from pipeline.warehouse.build import build
 
     result = build(Config(data_dir=data_dir), Console.silent(), full=full)
     return {
@@ -181,7 +181,7 @@ def run_step(*args: str) -> dict:
 
 def ingest_inbox(data_dir: Path, files: list[Path]) -> int:
     """Ingest export files (e.g. the demo tenant's inbox) through the normal ingest path."""
-    from pipeline.ingest import IngestOptions, ingest_files
+    from pipeline.store.ingest import IngestOptions, ingest_files
 
     config, quiet = Config(data_dir=data_dir), Console.silent()
     reports = ingest_files(files, store=Store(data_dir), config=config, console=quiet)

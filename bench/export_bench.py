@@ -21,15 +21,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipeline.config import (
+from pipeline.core.config import (
     ApiConfig,
     Config,
     Secret,
 )
-from pipeline.console import Console
-from pipeline.export import Exporter
+from pipeline.core.console import Console
 from pipeline.sources.mluvii_api import MluviiClient
-from pipeline.store import Store
+from pipeline.store.export import Exporter
+from pipeline.store.snapshots import Store
 
 
 def free_port() -> int:
@@ -61,7 +61,7 @@ def main() -> None:
     sizes = ",".join([str(args.contacts // args.campaigns)] * args.campaigns)
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pipeline.cli_main", "-q", "fake-api", "--port", str(port)),
+            *(sys.executable, "-m", "pipeline", "-q", "fake-api", "--port", str(port)),
             *("--contacts", sizes, "--minutes-per-second", "0"),
         ],
         env=os.environ,

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchkit  # noqa: E402
 
-from pipeline.config import Config  # noqa: E402
-from pipeline.console import Console  # noqa: E402
-from pipeline.ingest import ingest_files  # noqa: E402
-from pipeline.store import Store  # noqa: E402
+from pipeline.core.config import Config  # noqa: E402
+from pipeline.core.console import Console  # noqa: E402
+from pipeline.store.ingest import ingest_files  # noqa: E402
+from pipeline.store.snapshots import Store  # noqa: E402
 
 STATES = [
     ("WA_READ", 0.45),

@@ -28,12 +28,12 @@ import polars as pl
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import Config  # noqa: E402
-from pipeline.console import Console  # noqa: E402
-from pipeline.ingest import ingest_files  # noqa: E402
+from pipeline.core.config import Config  # noqa: E402
+from pipeline.core.console import Console  # noqa: E402
 from pipeline.report import render_reports  # noqa: E402
-from pipeline.store import Store  # noqa: E402
-from pipeline.warehouse import build  # noqa: E402
+from pipeline.store.ingest import ingest_files  # noqa: E402
+from pipeline.store.snapshots import Store  # noqa: E402
+from pipeline.warehouse.build import build  # noqa: E402
 
 END = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 
@@ -136,7 +136,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="render-bench-"))
     try:
         if not args.skip_demo:
-            from pipeline.demo import run_demo
+            from pipeline.demo.tenant import run_demo
 
             cfg = Config(data_dir=root / "demo" / "data")
             run_demo(

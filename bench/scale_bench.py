@@ -75,7 +75,7 @@ FLOOR_LAG = (
 
 # =================================================================== steps (in a subprocess)
 def _config(data: Path) -> Any:
-    from pipeline.config import Config
+    from pipeline.core.config import Config
 
     return Config(data_dir=data)
 
@@ -93,9 +93,9 @@ def step_export(wl: Workload, day: int, folder: Path, fmt: str) -> dict:
 
 
 def step_ingest(data: Path, folder: Path) -> dict:
-    from pipeline.console import Console
-    from pipeline.ingest import ingest_files
-    from pipeline.store import Store
+    from pipeline.core.console import Console
+    from pipeline.store.ingest import ingest_files
+    from pipeline.store.snapshots import Store
 
     files = sorted(p for p in folder.iterdir() if p.suffix in {".csv", ".parquet"})
     t = time.perf_counter()
@@ -109,9 +109,9 @@ def step_ingest(data: Path, folder: Path) -> dict:
 
 def step_build(data: Path, full: bool) -> dict:
     """``build``, with its time broken down by SQL statement (same statements, same order)."""
-    import pipeline.warehouse as wh
-    from pipeline.console import Console
-    from pipeline.store import Store
+    import pipeline.warehouse.build as wh
+    from pipeline.core.console import Console
+    from pipeline.store.snapshots import Store
 
     phases: dict[str, float] = defaultdict(float)
     run_sql_file, publish, create_views = wh.run_sql_file, wh.publish_analyst_copy, wh.create_views
@@ -164,7 +164,7 @@ def _head(sql: str) -> list[str]:
 
 
 def step_render(data: Path, day: str) -> dict:
-    from pipeline.console import Console
+    from pipeline.core.console import Console
     from pipeline.report import render_reports
 
     t = time.perf_counter()

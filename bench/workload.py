@@ -27,8 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.catalog import state_exprs
-from pipeline.store import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.core.catalog import state_exprs
+from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
 
 #: Day 1 of every workload starts here (UTC).
 START = datetime(2026, 10, 1, tzinfo=UTC)

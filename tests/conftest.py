@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Config, IngestConfig
-from pipeline.console import Console
-from pipeline.ingest import FileReport, IngestOptions, ingest_files
-from pipeline.store import Store
+from pipeline.core.config import Config, IngestConfig
+from pipeline.core.console import Console
+from pipeline.store.ingest import FileReport, IngestOptions, ingest_files
+from pipeline.store.snapshots import Store
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipeline.catalog import normalize_state
-from pipeline.config import ApiConfig, Config, Secret
-from pipeline.console import Console
-from pipeline.export import Exporter, ExportSummary
-from pipeline.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.core.catalog import normalize_state
+from pipeline.core.config import ApiConfig, Config, Secret
+from pipeline.core.console import Console
 from pipeline.sources.mluvii_api import MluviiClient
-from pipeline.store import SnapshotMeta, Store
+from pipeline.store.export import Exporter, ExportSummary
+from pipeline.store.snapshots import SnapshotMeta, Store
+from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
 
 CLIENT_ID = "fake-client"
 SECRET = "fake-secret"

@@ -19,10 +19,10 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.ingest import IngestOptions, ingest_files
-from pipeline.store import Store
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.store.ingest import IngestOptions, ingest_files
+from pipeline.store.snapshots import Store
 
 REPORT_DAY = date(2026, 11, 27)
 TZ = "Europe/Prague"
@@ -77,7 +77,7 @@ def build_tenant(
     config: Config | None = None,
 ) -> Config:
     """Ingest the tenant's export files through the real ingest and build the warehouse."""
-    from pipeline.warehouse import build
+    from pipeline.warehouse.build import build
 
     cfg = config or Config(data_dir=data_dir, timezone=TZ)
     inbox = data_dir.parent / "inbox"
@@ -215,7 +215,7 @@ def render_tenant(tmp: Path, **kw: object) -> tuple[Config, object]:
 
 
 def analyst(cfg: Config):  # type: ignore[no-untyped-def]
-    from pipeline.warehouse import open_analyst
+    from pipeline.warehouse.build import open_analyst
 
     return open_analyst(cfg)
 

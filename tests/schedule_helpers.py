@@ -18,13 +18,13 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.config import Config, JobConfig, ScheduleConfig
-from pipeline.console import Console
-from pipeline.jobs import JobContext, JobResult, Scheduler
-from pipeline.runlog import RunLog
+from pipeline.core.config import Config, JobConfig, ScheduleConfig
+from pipeline.core.console import Console
+from pipeline.schedule.runner import JobContext, JobResult, Scheduler
+from pipeline.store.runlog import RunLog
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "pipeline.cli_main"]
+CLI = [sys.executable, "-m", "pipeline"]
 PRAGUE = "Europe/Prague"
 
 
@@ -70,7 +70,7 @@ class Recorder:
         self.calls.append(Call(ctx.job.name, ctx.job.kind, ctx.due.key, self.clock(), ctx.due.day))
         self.clock.advance(seconds=self.seconds)
         if ctx.job.kind in self.failing:
-            from pipeline.errors import PipelineError
+            from pipeline.core.errors import PipelineError
 
             raise PipelineError(f"{ctx.job.kind} failed (test)")
         return JobResult(rows=10, snapshots=1 if ctx.job.kind in ("export", "ingest") else 0)
@@ -217,8 +217,8 @@ SLOW = [sys.executable, str(Path(__file__).resolve()), "slow"]
 def _slow_main() -> None:
     """The real CLI, with the build kind replaced by a job that takes ``SLOW_SECONDS`` and
     writes a marker file when it finishes (to show it ran to its end)."""
-    import pipeline.jobs as jobs
-    from pipeline.cli import main
+    import pipeline.schedule.runner as jobs
+    from pipeline.cli.main import main
 
     seconds = float(os.environ.get("SLOW_SECONDS", "3"))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipeline.catalog import load_catalog, normalize_state, state_exprs
-from pipeline.errors import CatalogError
+from pipeline.core.catalog import load_catalog, normalize_state, state_exprs
+from pipeline.core.errors import CatalogError
 
 # The architecture doc's table, written out by hand: code, UI label, API values, category, stage.
 EXPECTED = [
@@ -89,7 +89,7 @@ def test_catalog_frame_has_funnel_ranks():
 
 
 def test_the_lookup_form_gives_the_same_states_as_the_expressions():
-    from pipeline.catalog import state_exprs_for
+    from pipeline.core.catalog import state_exprs_for
 
     raw = ["WA_READ", " read ", "SUCCESS", None, "Successfully  Submitted", "NEW", "", "Sent"] * 3
     df = pl.DataFrame({"raw": raw}, schema={"raw": pl.String})

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 import pytest
 
-from pipeline.cli import cli
+from pipeline.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "pipeline.cli_main"]
+CLI = [sys.executable, "-m", "pipeline"]
 
 
 def commands() -> list[str]:

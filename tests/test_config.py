@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Secret, load_config
-from pipeline.errors import ConfigError
+from pipeline.core.config import Secret, load_config
+from pipeline.core.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -79,7 +79,7 @@ def test_secrets_never_print():
 
 
 def test_memory_limit_is_checked_and_reaches_duckdb(tmp_path):
-    from pipeline.warehouse import connect
+    from pipeline.warehouse.build import connect
 
     with pytest.raises(ConfigError, match="memory_limit 'lots'"):
         load_config(write(tmp_path, 'memory_limit = "lots"\n'), environ={})

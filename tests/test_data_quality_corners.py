@@ -38,7 +38,7 @@ from datetime import datetime
 import pytest
 from warehouse_helpers import build_quiet, ingest_snapshot, make_config, query, query_dicts, utc
 
-from pipeline.config import Config
+from pipeline.core.config import Config
 
 T1, T2, T3, T4, T5 = (
     "2026-11-01T10:00:00+00:00",

@@ -16,11 +16,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.demo import UNKNOWN_API_VALUE, DemoResult, run_demo
-from pipeline.errors import PipelineError
-from pipeline.store import Store
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
+from pipeline.demo.tenant import UNKNOWN_API_VALUE, DemoResult, run_demo
+from pipeline.store.snapshots import Store
 
 AS_OF = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)
 SCALE = 0.01

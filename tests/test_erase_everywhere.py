@@ -11,10 +11,10 @@ import duckdb
 import polars as pl
 from report_helpers import build_tenant, write_csv
 
-from pipeline.console import Console
-from pipeline.ingest import ingest_files
+from pipeline.core.console import Console
 from pipeline.report import render_reports
-from pipeline.store import Store
+from pipeline.store.ingest import ingest_files
+from pipeline.store.snapshots import Store
 
 VICTIM = "erase-me-7731"
 TENANT = {
@@ -70,7 +70,7 @@ def test_erase_removes_the_contact_from_store_warehouse_and_reports(tmp_path):
     assert any(h.startswith("reports/") for h in raw_hits(data_dir))  # drill-down CSVs list it
 
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli_main", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "pipeline", "--data-dir", str(data_dir),
          "erase", "--contact", VICTIM, "--yes"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip

@@ -23,10 +23,10 @@ from export_helpers import (
     tenant_fixture,  # noqa: F401  (the tenant fixture)
 )
 
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
-from pipeline.fake_mluvii import UNKNOWN_STATE, FakeMluvii, FakeTenant
-from pipeline.store import Store
+from pipeline.core.config import load_config
+from pipeline.core.errors import ConfigError
+from pipeline.store.snapshots import Store
+from pipeline.testing.fake_mluvii import UNKNOWN_STATE, FakeMluvii, FakeTenant
 
 
 def test_full_export_equals_the_tenant(fake: FakeMluvii, tenant: FakeTenant, data_dir: Path):
@@ -168,7 +168,7 @@ def _cli_env(fake: FakeMluvii, **extra: str) -> dict[str, str]:
 
 def test_cli_export_progress_summary_and_exit_code(fake: FakeMluvii, data_dir: Path):
     env = {**os.environ, **_cli_env(fake)}
-    cmd = [sys.executable, "-m", "pipeline.cli_main", "--data-dir", str(data_dir), "export"]
+    cmd = [sys.executable, "-m", "pipeline", "--data-dir", str(data_dir), "export"]
     ok = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     for cid in ("101", "102", "103"):
@@ -186,7 +186,7 @@ def test_cli_export_progress_summary_and_exit_code(fake: FakeMluvii, data_dir: P
 def test_cli_without_secret_says_how_to_set_it(
     fake: FakeMluvii, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 
     for k, v in _cli_env(fake).items():
         monkeypatch.setenv(k, v)
@@ -200,7 +200,7 @@ def test_cli_without_secret_says_how_to_set_it(
 
 
 def test_cli_help_has_examples():
-    from pipeline.cli import cli
+    from pipeline.cli.main import cli
 
     for name in ("export", "fake-api"):
         result = CliRunner().invoke(cli, [name, "--help"])
@@ -208,7 +208,7 @@ def test_cli_help_has_examples():
 
 
 def test_identity_fields_are_matched_without_regard_to_case():
-    from pipeline.export import identities_frame
+    from pipeline.store.export import identities_frame
 
     frame = identities_frame(
         [
@@ -233,10 +233,10 @@ def test_recount_falls_back_to_the_campaign_list(fake: FakeMluvii, tenant, data_
 def test_campaign_names_from_the_api_reach_the_warehouse_and_the_report(
     fake: FakeMluvii, data_dir: Path
 ):
-    from pipeline.config import Config
-    from pipeline.console import Console
+    from pipeline.core.config import Config
+    from pipeline.core.console import Console
     from pipeline.report import render_day
-    from pipeline.warehouse import build, open_analyst
+    from pipeline.warehouse.build import build, open_analyst
 
     run_export(fake, data_dir)
     known = Store(data_dir).campaigns()

@@ -22,13 +22,13 @@ from export_helpers import (
     tenant_fixture,  # noqa: F401  (the tenant fixture)
 )
 
-from pipeline.fake_mluvii import FakeMluvii, FakeTenant
 from pipeline.sources.mluvii_api import (
     ApiAuthError,
     ApiDeadlineExceeded,
     ApiRetryAfterTooLong,
     parse_retry_after,
 )
+from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
 
 PAGES = {"101": 3, "102": 13, "103": 1}
 
@@ -135,10 +135,10 @@ def test_non_retryable_codes_are_not_retried(
 
 
 def test_a_failing_campaign_list_fails_the_run_cleanly(fake: FakeMluvii, data_dir: Path):
-    from pipeline.config import Config
-    from pipeline.console import Console
-    from pipeline.export import ExportError
-    from pipeline.export import run_export as run_export_job
+    from pipeline.core.config import Config
+    from pipeline.core.console import Console
+    from pipeline.store.export import ExportError
+    from pipeline.store.export import run_export as run_export_job
 
     fake.faults.add("status", path="/campaigns$", status=500)
     client = make_client(fake)
@@ -259,10 +259,10 @@ def test_token_is_renewed_before_it_expires(data_dir: Path):
 
 
 def test_wrong_secret_is_not_retried(fake: FakeMluvii, data_dir: Path):
-    from pipeline.config import Config
-    from pipeline.console import Console
-    from pipeline.export import ExportError
-    from pipeline.export import run_export as run_export_job
+    from pipeline.core.config import Config
+    from pipeline.core.console import Console
+    from pipeline.store.export import ExportError
+    from pipeline.store.export import run_export as run_export_job
 
     client = make_client(fake, secret="wrong")
     with pytest.raises(

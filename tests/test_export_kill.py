@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 from export_helpers import CLIENT_ID, SECRET, assert_equals_tenant
 
-from pipeline.fake_mluvii import FakeMluvii, FakeTenant
-from pipeline.store import Store
+from pipeline.store.snapshots import Store
+from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
 
 CAMPAIGNS = ("101", "102", "103", "104")
 
@@ -31,7 +31,7 @@ def _env(fake: FakeMluvii, **extra: str) -> dict[str, str]:
 
 
 def _cmd(data_dir: Path) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli_main", "--data-dir", str(data_dir), "export"]
+    return [sys.executable, "-m", "pipeline", "--data-dir", str(data_dir), "export"]
 
 
 def check_only_whole_snapshots(data_dir: Path) -> set[str]:

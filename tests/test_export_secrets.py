@@ -17,11 +17,11 @@ import polars as pl
 import pytest
 from export_helpers import api_config
 
-from pipeline.config import Config, Secret
-from pipeline.console import Console
-from pipeline.export import Exporter
-from pipeline.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.core.config import Config, Secret
+from pipeline.core.console import Console
 from pipeline.sources.mluvii_api import MluviiClient
+from pipeline.store.export import Exporter
+from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
 
 CANARY_ID = "CANARY-CLIENT-1d7f"
 CANARY_SECRET = "CANARY-SECRET-9e3a"
@@ -139,7 +139,7 @@ def test_canaries_never_leak_in_process(tmp_path: Path, caplog: pytest.LogCaptur
 
 
 def _store(data_dir: Path) -> Any:
-    from pipeline.store import Store
+    from pipeline.store.snapshots import Store
 
     return Store(data_dir)
 
@@ -165,7 +165,7 @@ def test_canaries_never_leak_from_the_cli_with_debug_and_later_stages(tmp_path: 
             "CAMPAIGN_REPORTS_API_BACKOFF_BASE": "0.01",
             "CAMPAIGN_REPORTS_API_MAX_RETRY_AFTER": "5",
         }
-        cli = [sys.executable, "-m", "pipeline.cli_main", "--debug", "--data-dir", str(data_dir)]
+        cli = [sys.executable, "-m", "pipeline", "--debug", "--data-dir", str(data_dir)]
         outputs = []
         fake.faults.add("status", status=503, times=2, path="identities")
         fake.faults.add("revoke", path="/campaigns/101/identities", skip=1)

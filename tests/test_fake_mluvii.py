@@ -15,8 +15,8 @@ from export_helpers import (
     tenant_fixture,  # noqa: F401  (the tenant fixture)
 )
 
-from pipeline.catalog import load_catalog
-from pipeline.fake_mluvii import FakeMluvii, FakeTenant, Fault
+from pipeline.core.catalog import load_catalog
+from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant, Fault
 
 
 def token(http: httpx.Client, **form: str) -> httpx.Response:
@@ -185,7 +185,7 @@ def test_fake_api_command_serves_a_tenant_the_exporter_can_read(tmp_path):
         port = s.getsockname()[1]
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "pipeline.cli_main", "fake-api", "--port", str(port)),
+            *(sys.executable, "-m", "pipeline", "fake-api", "--port", str(port)),
             *("--contacts", "120,30", "--fault", "rate-limit", "--fault", "login-redirect"),
         ],
         stdout=subprocess.PIPE,
@@ -208,7 +208,7 @@ def test_fake_api_command_serves_a_tenant_the_exporter_can_read(tmp_path):
             "CAMPAIGN_REPORTS_API_PAGE_SIZE": "50",
         }
         data = tmp_path / "data"
-        cmd = [sys.executable, "-m", "pipeline.cli_main", "--data-dir", str(data), "export"]
+        cmd = [sys.executable, "-m", "pipeline", "--data-dir", str(data), "export"]
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "Export: 2 campaign(s), 150 contacts, 2 snapshot(s) published" in done.stderr

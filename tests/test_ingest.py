@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from conftest import ingest, make_config, store_listing
 
-from pipeline.config import Secret
-from pipeline.errors import IngestError, SnapshotConflict
-from pipeline.ingest import hmac_phone
-from pipeline.store import Store
+from pipeline.core.config import Secret
+from pipeline.core.errors import IngestError, SnapshotConflict
+from pipeline.store.ingest import hmac_phone
+from pipeline.store.snapshots import Store
 
 NAME = "campaign-42_20261128T060000Z.csv"
 T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
@@ -340,7 +340,7 @@ def test_phone_numbers_are_kept_only_as_hmac(tmp_path, data_dir, monkeypatch):
 
 
 def test_phone_column_is_dropped_with_a_warning_without_key(tmp_path, data_dir, monkeypatch):
-    from pipeline.console import Console
+    from pipeline.core.console import Console
 
     monkeypatch.delenv("CAMPAIGN_REPORTS_PHONE_HMAC_KEY", raising=False)
     console = Console.silent()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from report_helpers import REPORT_DAY, build_tenant, cell_text, parse_html
 
-from pipeline.console import Console
+from pipeline.core.console import Console
 from pipeline.report import render_reports
-from pipeline.runlog import RunLog, RunRecord
-from pipeline.store import SnapshotMeta, Store, iso_utc, snapshot_id_for
-from pipeline.warehouse import build
+from pipeline.store.runlog import RunLog, RunRecord
+from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.warehouse.build import build
 
 
 def _incomplete_snapshot(data_dir: Path, campaign: str, when: datetime) -> None:

@@ -22,7 +22,7 @@ from report_helpers import (
     render_tenant,
 )
 
-from pipeline.config import Config
+from pipeline.core.config import Config
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +245,7 @@ def test_data_files_beside_the_pages(site: tuple[Config, Any]) -> None:
 
 
 def test_archive_and_default_day(site: tuple[Config, Any]) -> None:
-    from pipeline.console import Console
+    from pipeline.core.console import Console
     from pipeline.report import render_reports
 
     cfg, result = site

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from report_helpers import REPORT_DAY, build_tenant
 
-from pipeline.cli import cli
+from pipeline.cli.main import cli
 from pipeline.report.charts import sparkline, states_chart
 from pipeline.report.model import TrendPoint
 from pipeline.report.pages import ReportError, choose_days
@@ -114,7 +114,7 @@ def test_cli_report_prints_the_overview_path(tmp_path: Path) -> None:
 
 
 def test_cli_report_without_warehouse_is_a_clear_error(tmp_path: Path) -> None:
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(tmp_path / "empty"), "report"])

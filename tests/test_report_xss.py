@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from report_helpers import TZ, Node, parse_html
 
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.ingest import ingest_files
+from pipeline.core.config import Config
+from pipeline.core.console import Console
 from pipeline.report import render_reports
 from pipeline.report.render import sort_js
-from pipeline.store import Store
-from pipeline.warehouse import build
+from pipeline.store.ingest import ingest_files
+from pipeline.store.snapshots import Store
+from pipeline.warehouse.build import build
 
 PAYLOADS = [
     "<script>alert(1)</script>",

@@ -12,10 +12,10 @@ from pathlib import Path
 import polars as pl
 from conftest import ingest, make_config
 
-from pipeline.config import Config, RetentionConfig
-from pipeline.console import Console
-from pipeline.retention import apply_retention, erase_contact, suppressed_hashes
-from pipeline.store import Store
+from pipeline.core.config import Config, RetentionConfig
+from pipeline.core.console import Console
+from pipeline.store.retention import apply_retention, erase_contact, suppressed_hashes
+from pipeline.store.snapshots import Store
 
 
 def write(path: Path, text: str) -> Path:
@@ -99,7 +99,7 @@ def test_erase_survives_a_crash_after_the_manifest_line(tmp_path, data_dir):
         [
             sys.executable,
             "-m",
-            "pipeline.cli_main",
+            "pipeline",
             "--data-dir",
             str(data_dir),
             "erase",
@@ -156,7 +156,7 @@ def test_an_export_does_not_bring_an_erased_contact_back(data_dir):
 
     from export_helpers import CLIENT_ID, SECRET, StepClock, published, run_export
 
-    from pipeline.fake_mluvii import FakeMluvii, FakeTenant
+    from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
 
     tenant = FakeTenant(seed=3, sizes=(50,))
     with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from schedule_helpers import ROOT, FakeClock, Recorder, config, job, scheduler, utc
 
-from pipeline.cli import cli
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
-from pipeline.jobs import DEFAULT_JOBS, configured_jobs
-from pipeline.runlog import RunLog, RunRecord, load_into_duckdb, runs_frame
+from pipeline.cli.main import cli
+from pipeline.core.config import load_config
+from pipeline.core.errors import ConfigError
+from pipeline.schedule.runner import DEFAULT_JOBS, configured_jobs
+from pipeline.store.runlog import RunLog, RunRecord, load_into_duckdb, runs_frame
 
 
 def record(**kw: object) -> RunRecord:

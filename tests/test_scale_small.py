@@ -19,11 +19,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipeline import warehouse
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.store import Store
-from pipeline.warehouse import RESULT_TABLES, WAREHOUSE_DIR, WAREHOUSE_FILE, build
+import pipeline.warehouse.build as warehouse
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.store.snapshots import Store
+from pipeline.warehouse.build import RESULT_TABLES, WAREHOUSE_DIR, WAREHOUSE_FILE, build
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from workload import Workload, mix32, write_days

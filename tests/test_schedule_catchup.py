@@ -20,7 +20,7 @@ from schedule_helpers import (
     utc,
 )
 
-from pipeline.schedule import CronExpr, fires_between, gave_up, last_fire, next_fire
+from pipeline.schedule.plan import CronExpr, fires_between, gave_up, last_fire, next_fire
 
 PRAGUE = ZoneInfo("Europe/Prague")
 
@@ -160,7 +160,7 @@ def test_a_failed_export_is_retried_and_a_new_hour_runs_anyway(data_dir):
 
 
 def test_an_abandoned_run_is_due_again_at_once(data_dir):
-    from pipeline.runlog import RunLog, RunRecord
+    from pipeline.store.runlog import RunLog, RunRecord
 
     clock = FakeClock(utc(2026, 11, 28, 5, 10))
     RunLog(data_dir).append(

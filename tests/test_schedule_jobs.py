@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from schedule_helpers import FakeClock, Recorder, config, job, records, scheduler, utc, write_export
 
-import pipeline.jobs as jobs_module
-from pipeline.jobs import ADAPTERS, JobContext, JobResult, JobUnavailable, stage
-from pipeline.store import Store
+import pipeline.schedule.runner as jobs_module
+from pipeline.schedule.runner import ADAPTERS, JobContext, JobResult, JobUnavailable, stage
+from pipeline.store.snapshots import Store
 
 ONCE = "0 0 1 1 *"
 
@@ -79,7 +79,7 @@ def test_ingest_stops_between_files_when_asked(data_dir):
     real = s.adapters["ingest"]
 
     def stop_after_first(ctx: JobContext) -> JobResult:
-        from pipeline import jobs
+        import pipeline.schedule.runner as jobs
 
         original = jobs.stage
 
@@ -157,7 +157,7 @@ def test_three_days_down_with_the_real_stages(data_dir):
 
 
 def test_the_runs_view_is_in_the_analyst_copy(data_dir):
-    from pipeline.warehouse import build, open_analyst
+    from pipeline.warehouse.build import build, open_analyst
 
     cfg = config(data_dir, (job("retention", ONCE),))
     build(cfg)
@@ -169,7 +169,7 @@ def test_the_runs_view_is_in_the_analyst_copy(data_dir):
 
 
 def test_the_build_loads_the_run_log_into_the_runs_view(data_dir):
-    from pipeline.warehouse import build, open_analyst
+    from pipeline.warehouse.build import build, open_analyst
 
     clock = FakeClock(utc(2026, 11, 28, 9, 0))
     cfg = config(data_dir, (job("retention", ONCE),))
@@ -201,7 +201,7 @@ def test_the_export_job_with_the_real_exporter_and_a_fake_api(data_dir, monkeypa
 
     from export_helpers import SECRET, api_config
 
-    from pipeline.fake_mluvii import FakeTenant, running
+    from pipeline.testing.fake_mluvii import FakeTenant, running
 
     tenant = FakeTenant(sizes=(30, 20), phone_campaign=False)
     with running(tenant) as fake:

@@ -24,7 +24,7 @@ from schedule_helpers import (
     write_export,
 )
 
-from pipeline.store import Store
+from pipeline.store.snapshots import Store
 
 #: Due once (its latest fire time is long past), then not again for a year: no test races a
 #: new fire time.

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 from conftest import ingest, store_listing
 
-from pipeline.store import Store
+from pipeline.store.snapshots import Store
 
-CLI = [sys.executable, "-m", "pipeline.cli_main"]
+CLI = [sys.executable, "-m", "pipeline"]
 OLD = "campaign-1_20261127T060000Z.csv"
 
 

@@ -30,11 +30,11 @@ from warehouse_helpers import (
     write_snapshot,
 )
 
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.errors import QueryError, WarehouseError
-from pipeline.store import HIVE_TYPES, Store, snapshot_id_for
-from pipeline.warehouse import (
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.errors import QueryError, WarehouseError
+from pipeline.store.snapshots import HIVE_TYPES, Store, snapshot_id_for
+from pipeline.warehouse.build import (
     ANALYST_FILE,
     LOCK_FILE,
     MAX_SNAPSHOTS_PER_CAMPAIGN,
@@ -367,7 +367,7 @@ def test_changed_tables_rebuild_in_full_changed_views_do_not(
 
 
 def test_an_erased_contact_leaves_the_warehouse(tmp_path: Path) -> None:
-    retention = pytest.importorskip("pipeline.retention")
+    retention = pytest.importorskip("pipeline.store.retention")
     if not hasattr(retention, "erase_contact"):
         pytest.skip("no erasure in this version")
     config = build_tiny_tenant(tmp_path / "data")
@@ -469,7 +469,7 @@ def test_more_snapshots_of_a_campaign_than_one_chunk_holds(tmp_path: Path) -> No
 
 
 def test_steps_go_campaign_by_campaign_in_time_order() -> None:
-    from pipeline.warehouse import _chunks
+    from pipeline.warehouse.build import _chunks
 
     # (snapshot_id, campaign_id, time, path, rows, complete), in time order across campaigns
     snaps = [
@@ -486,7 +486,7 @@ def test_steps_go_campaign_by_campaign_in_time_order() -> None:
 def test_a_build_stopped_before_the_daily_tables_is_finished_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.warehouse as wh
+    import pipeline.warehouse.build as wh
 
     config = make_config(tmp_path / "data", timezone="Europe/Prague")
     ingest_snapshot(config, "A", S1, tiny_rows(0))

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from warehouse_helpers import S1, build_tiny_tenant, ingest_snapshot, make_config, tiny_rows
 
-from pipeline.cli import main
-from pipeline.config import Config
+from pipeline.cli.main import main
+from pipeline.core.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,8 +24,8 @@ from test_warehouse_build import (
 )
 from warehouse_helpers import analyst, make_config, write_snapshot
 
-from pipeline.console import Console
-from pipeline.warehouse import build
+from pipeline.core.console import Console
+from pipeline.warehouse.build import build
 
 RAW_STATES = [
     "Initial",

@@ -16,12 +16,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipeline.catalog import state_exprs
-from pipeline.config import Config
-from pipeline.console import Console
-from pipeline.ingest import ingest_files
-from pipeline.store import SnapshotMeta, Store, iso_utc, snapshot_id_for
-from pipeline.warehouse import ANALYST_FILE, WAREHOUSE_DIR, build, connect
+from pipeline.core.catalog import state_exprs
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.store.ingest import ingest_files
+from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.warehouse.build import ANALYST_FILE, WAREHOUSE_DIR, build, connect
 
 Rows = Sequence[tuple[str, str]]  # (contact_id, raw state text)
 

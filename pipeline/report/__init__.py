@@ -7,6 +7,12 @@ the daily overview, a page per campaign, the data beside them and the archive in
 
 from __future__ import annotations
 
-from .pages import RenderResult, ReportError, default_out_dir, render_day, render_reports
+from pipeline.report.pages import (
+    RenderResult,
+    ReportError,
+    default_out_dir,
+    render_day,
+    render_reports,
+)
 
 __all__ = ["RenderResult", "ReportError", "default_out_dir", "render_day", "render_reports"]

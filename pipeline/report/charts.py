@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .model import Funnel, TrendPoint
+from pipeline.report.model import Funnel, TrendPoint
 
 
 @dataclass(frozen=True)

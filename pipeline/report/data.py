@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import polars as pl
 
-from ..catalog import Catalog
-from ..errors import QueryError
-from .model import (
+from pipeline.core.catalog import Catalog
+from pipeline.core.errors import QueryError
+from pipeline.report.model import (
     FORMULAS,
     CampaignDay,
     ExportProblem,

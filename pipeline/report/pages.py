@@ -27,12 +27,12 @@ from typing import Any
 import polars as pl
 from jinja2 import Environment
 
-from .. import __version__
-from ..catalog import load_catalog
-from ..config import Config
-from ..console import Console
-from ..errors import PipelineError
-from .data import (
+from pipeline import __version__
+from pipeline.core.catalog import load_catalog
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
+from pipeline.report.data import (
     FAILURE_MEANING,
     DayData,
     available_days,
@@ -41,7 +41,7 @@ from .data import (
     latest_data,
     load_day,
 )
-from .model import (
+from pipeline.report.model import (
     FORMULAS,
     ArchiveDay,
     ArchivePage,
@@ -52,7 +52,7 @@ from .model import (
     OverviewPage,
     PageMeta,
 )
-from .render import (
+from pipeline.report.render import (
     csv_text,
     frame_csv_text,
     json_text,
@@ -144,7 +144,7 @@ def render_reports(
     Without ``day``/``start``/``end`` the latest day with data is rendered (never the wall
     clock's today). Returns what was written; ``result.overview(day)`` is the day's overview.
     """
-    from ..warehouse import open_analyst
+    from pipeline.warehouse.build import open_analyst
 
     console = console or Console.silent()
     out = Path(out_dir) if out_dir is not None else default_out_dir(config)

@@ -27,13 +27,14 @@ import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from .. import __version__
-from ..durable import fsync_path
-from . import charts
-from .model import STAGE_DEFINITIONS, StateCount
+from pipeline import __version__
+from pipeline.core.durable import fsync_path
+from pipeline.core.resources import resource_dir
+from pipeline.report import charts
+from pipeline.report.model import STAGE_DEFINITIONS, StateCount
 
 #: The folder of templates and CSS, at the project root (next to ``queries/``).
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "reports"
+TEMPLATES_DIR = resource_dir("reports")
 
 #: Stacking order and colour classes of the states in charts (bottom first).
 STATE_ORDER = (

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import IngestError
+from pipeline.core.errors import IngestError
 
 #: Canonical column -> accepted names. Names are compared case-insensitively with everything but
 #: letters and digits removed, so "Contact ID", "contact_id" and "contactId" are the same.

@@ -31,9 +31,9 @@ from typing import Any
 
 import httpx
 
-from ..clock import now as wall_now
-from ..config import ApiConfig, Secret
-from ..errors import PipelineError
+from pipeline.core.clock import now as wall_now
+from pipeline.core.config import ApiConfig, Secret
+from pipeline.core.errors import PipelineError
 
 log = logging.getLogger("campaign_reports.api")
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from .clock import parse_as_of
-from .config import Config
-from .console import Console
+from pipeline.core.clock import parse_as_of
+from pipeline.core.config import Config
+from pipeline.core.console import Console
 
 
 @dataclass

@@ -47,14 +47,13 @@ from typing import Any
 import duckdb
 import polars as pl
 
-import pipeline
-
-from .catalog import load_catalog
-from .config import Config
-from .console import Console
-from .durable import fsync_path
-from .errors import QueryError, WarehouseError
-from .store import Store
+from pipeline.core.catalog import load_catalog
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.durable import fsync_path
+from pipeline.core.errors import QueryError, WarehouseError
+from pipeline.core.resources import resource_dir
+from pipeline.store.snapshots import Store
 
 WAREHOUSE_DIR = "warehouse"
 WAREHOUSE_FILE = "warehouse.duckdb"
@@ -122,7 +121,7 @@ def queries_dir() -> Path:
     env = os.environ.get(QUERIES_ENV)
     if env:
         return Path(env)
-    return Path(pipeline.__file__).resolve().parent.parent / "queries"
+    return resource_dir("queries")
 
 
 def query_files(folder: Path | None = None) -> list[Path]:
@@ -370,7 +369,7 @@ def _build_into(
     # incremental build skips this when queries/ has not changed since the last build
     create_views(con, config.timezone, force=result.full)
     # the scheduler's run log (logs/runs.jsonl) as the table run_log, for the view runs
-    from .runlog import load_into_duckdb
+    from pipeline.store.runlog import load_into_duckdb
 
     load_into_duckdb(con, store.root)
     load_campaigns(con, store)

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from .clictx import Context, pass_ctx
-from .errors import PipelineError
+from pipeline.cli.context import Context, pass_ctx
+from pipeline.core.errors import PipelineError
 
 
 @click.command(
@@ -47,7 +47,7 @@ def export(
     incomplete (kept out of reports). A failed campaign does not stop the others; the exit code
     is 1 if any failed.
     """
-    from .export import run_export
+    from pipeline.store.export import run_export
 
     config = obj.config
     changes: dict[str, Any] = {
@@ -108,7 +108,7 @@ def fake_api(
     """
     import time
 
-    from .fake_mluvii import PRESETS, FakeMluvii, FakeTenant, FaultPlan
+    from pipeline.testing.fake_mluvii import PRESETS, FakeMluvii, FakeTenant, FaultPlan
 
     try:
         sizes = tuple(int(x) for x in contacts.split(",") if x.strip())

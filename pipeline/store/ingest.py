@@ -22,14 +22,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .catalog import OTHER, state_exprs_for
-from .clock import now
-from .config import PHONE_KEY_ENV, Config, Secret
-from .console import Console
-from .errors import IngestError, PipelineError
-from .retention import drop_suppressed
-from .sources.files import read_file
-from .store import (
+from pipeline.core.catalog import OTHER, state_exprs_for
+from pipeline.core.clock import now
+from pipeline.core.config import PHONE_KEY_ENV, Config, Secret
+from pipeline.core.console import Console
+from pipeline.core.errors import IngestError, PipelineError
+from pipeline.sources.files import read_file
+from pipeline.store.retention import drop_suppressed
+from pipeline.store.snapshots import (
     SNAPSHOT_SCHEMA,
     CommitResult,
     SnapshotMeta,

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import polars as pl
 
-from .catalog import load_catalog
-from .config import Config
-from .console import Console
-from .errors import PipelineError
-from .ingest import FileReport, IngestOptions, ingest_files
-from .store import Store
+from pipeline.core.catalog import load_catalog
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
+from pipeline.store.ingest import FileReport, IngestOptions, ingest_files
+from pipeline.store.snapshots import Store
 
 HOUR = 3600
 DAY = 86400

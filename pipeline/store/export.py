@@ -30,15 +30,15 @@ from typing import Any
 
 import polars as pl
 
-from .catalog import OTHER, state_exprs
-from .clock import now as wall_now
-from .config import Config
-from .console import Console
-from .errors import PipelineError
-from .ingest import parse_time, parse_time_text
-from .retention import drop_suppressed
-from .sources.mluvii_api import ApiAuthError, ApiError, MluviiClient
-from .store import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.core.catalog import OTHER, state_exprs
+from pipeline.core.clock import now as wall_now
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
+from pipeline.sources.mluvii_api import ApiAuthError, ApiError, MluviiClient
+from pipeline.store.ingest import parse_time, parse_time_text
+from pipeline.store.retention import drop_suppressed
+from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
 
 log = logging.getLogger("campaign_reports.export")
 

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .clictx import AsOf, Context, pass_ctx
-from .clock import now as wall_now
-from .errors import PipelineError
-from .jobs import (
+from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.core.clock import now as wall_now
+from pipeline.core.errors import PipelineError
+from pipeline.schedule.plan import gave_up, next_fire, parse_iso, plan, policy_of
+from pipeline.schedule.runner import (
     Abandon,
     Scheduler,
     StopFlag,
@@ -21,9 +22,8 @@ from .jobs import (
     lock_holder,
     scheduler_lock,
 )
-from .runlog import RunLog, RunRecord
-from .schedule import gave_up, next_fire, parse_iso, plan, policy_of
-from .store import Store
+from pipeline.store.runlog import RunLog, RunRecord
+from pipeline.store.snapshots import Store
 
 
 @click.command(

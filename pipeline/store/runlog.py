@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from .schedule import Attempt, iso, parse_iso
+from pipeline.schedule.plan import Attempt, iso, parse_iso
 
 RUNS = Path("logs") / "runs.jsonl"
 RUNLOG_VERSION = 1

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from .errors import CatalogError
+from pipeline.core.errors import CatalogError
 
 CATALOG_PATH = Path(__file__).with_name("states.toml")
 FUNNEL_STAGES = ("", "sent", "delivered", "read")

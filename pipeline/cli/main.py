@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .clictx import AsOf, Context, pass_ctx
-from .config import load_config
-from .console import Console
-from .errors import PipelineError
+from pipeline import __version__
+from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.core.config import load_config
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
 
 
 @click.group(
@@ -98,8 +98,8 @@ def ingest(
     from it is written. Ingesting the same file twice adds nothing. Exit code 1 if any file was
     rejected.
     """
-    from .ingest import IngestOptions, ingest_files
-    from .store import Store
+    from pipeline.store.ingest import IngestOptions, ingest_files
+    from pipeline.store.snapshots import Store
 
     options = IngestOptions(
         campaign_id=campaign_id, snapshot_time=snapshot_time, encoding=encoding, delimiter=delimiter
@@ -139,9 +139,9 @@ def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
     normal ingest path, builds the warehouse and renders the reports of the last day. Deterministic
     for a given seed; running it again on the same data directory adds nothing.
     """
-    from .demo import run_demo
-    from .report import render_day
-    from .warehouse import build
+    from pipeline.demo.tenant import run_demo
+    from pipeline.report import render_day
+    from pipeline.warehouse.build import build
 
     run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
     result = build(obj.config, obj.console)
@@ -167,7 +167,7 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
     warehouse and the rendered reports from the cleaned store, and keeps the contact on a
     suppression list so that a later file or export does not bring it back.
     """
-    from .retention import erase_contact
+    from pipeline.store.retention import erase_contact
 
     if not yes:
         click.confirm(
@@ -179,7 +179,7 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
 
 def _rebuild_after_erase(obj: Context) -> None:
     """Derived data (warehouse, reports) is rebuilt from the cleaned store."""
-    from .retention import rebuild_derived
+    from pipeline.store.retention import rebuild_derived
 
     rebuild_derived(obj.config, obj.console)
 
@@ -193,28 +193,28 @@ def retention(obj: Context, as_of: Any) -> None:
     Limits are retention.snapshots_days (default 400) and retention.quarantine_days (default 90);
     0 keeps data for ever. Removals are recorded in the manifest.
     """
-    from .retention import apply_retention
+    from pipeline.store.retention import apply_retention
 
     apply_retention(obj.config, obj.console, as_of)
 
 
 # Commands defined in their stage's module are registered here, one line each.
 # (register further commands below this line)
-from .schedule_cli import run as _run_command  # noqa: E402
-from .schedule_cli import schedule as _schedule_command  # noqa: E402
-from .schedule_cli import status as _status_command  # noqa: E402
+from pipeline.cli.schedule import run as _run_command  # noqa: E402
+from pipeline.cli.schedule import schedule as _schedule_command  # noqa: E402
+from pipeline.cli.schedule import status as _status_command  # noqa: E402
 
 cli.add_command(_schedule_command)
 cli.add_command(_run_command)
 cli.add_command(_status_command)
-from .report_cli import report as _report_command  # noqa: E402
+from pipeline.cli.report import report as _report_command  # noqa: E402
 
 cli.add_command(_report_command)
-from .export_cli import export, fake_api  # noqa: E402
+from pipeline.cli.export import export, fake_api  # noqa: E402
 
 cli.add_command(export)
 cli.add_command(fake_api)
-from .warehouse_cli import build, sql  # noqa: E402
+from pipeline.cli.warehouse import build, sql  # noqa: E402
 
 cli.add_command(build)
 cli.add_command(sql)

@@ -23,12 +23,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .clock import now
-from .config import Config
-from .console import Console
-from .durable import fsync_path
-from .errors import PipelineError
-from .store import SnapshotMeta, Store, Writer, iso_utc, parse_iso_utc
+from pipeline.core.clock import now
+from pipeline.core.config import Config
+from pipeline.core.console import Console
+from pipeline.core.durable import fsync_path
+from pipeline.core.errors import PipelineError
+from pipeline.store.snapshots import SnapshotMeta, Store, Writer, iso_utc, parse_iso_utc
 
 SUPPRESSED = "suppressed.jsonl"
 
@@ -235,9 +235,9 @@ def rebuild_derived(config: Config, console: Console) -> None:
     A day that can no longer be rendered (its data is gone) is deleted."""
     import shutil
 
-    from .report.pages import default_out_dir, render_reports, rendered_days, write_archive
-    from .report.render import make_environment
-    from .warehouse import build, warehouse_paths
+    from pipeline.report.pages import default_out_dir, render_reports, rendered_days, write_archive
+    from pipeline.report.render import make_environment
+    from pipeline.warehouse.build import build, warehouse_paths
 
     target, _ = warehouse_paths(config)
     if not target.exists():

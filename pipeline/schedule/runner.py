@@ -41,13 +41,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from . import faults
-from .clock import now as wall_now
-from .config import Config, JobConfig
-from .console import Console
-from .errors import PipelineError
-from .runlog import RunLog, RunRecord
-from .schedule import (
+import pipeline.core.faults as faults
+from pipeline.core.clock import now as wall_now
+from pipeline.core.config import Config, JobConfig
+from pipeline.core.console import Console
+from pipeline.core.errors import PipelineError
+from pipeline.schedule.plan import (
     Due,
     Job,
     ScheduleError,
@@ -59,7 +58,8 @@ from .schedule import (
     policy_of,
     resolve_job,
 )
-from .store import Store
+from pipeline.store.runlog import RunLog, RunRecord
+from pipeline.store.snapshots import Store
 
 SCHEDULER_LOCK = ".scheduler.lock"
 #: The scheduler sleeps at most this long at a time, so that a clock jump is noticed.
@@ -121,11 +121,11 @@ Adapter = Callable[[JobContext], JobResult]
 
 #: kind -> (module, function) of the stage it calls.
 STAGES: dict[str, tuple[str, str]] = {
-    "ingest": ("pipeline.ingest", "ingest_files"),
-    "export": ("pipeline.export", "run_export"),
-    "build": ("pipeline.warehouse", "build"),
+    "ingest": ("pipeline.store.ingest", "ingest_files"),
+    "export": ("pipeline.store.export", "run_export"),
+    "build": ("pipeline.warehouse.build", "build"),
     "report": ("pipeline.report", "render_reports"),
-    "retention": ("pipeline.retention", "apply_retention"),
+    "retention": ("pipeline.store.retention", "apply_retention"),
 }
 
 
@@ -159,7 +159,7 @@ def inbox_path(config: Config, job: Job) -> Path:
 
 
 def _inbox_files(inbox: Path) -> list[Path]:
-    from .sources.files import FORMATS
+    from pipeline.sources.files import FORMATS
 
     out = []
     for p in sorted(inbox.rglob("*")):
@@ -206,7 +206,7 @@ def run_ingest(ctx: JobContext) -> JobResult:
     ``campaign-reports ingest`` or the demo loaded are not read again). A rejected file is logged
     and not tried again until it changes."""
     ingest_files = stage("ingest")
-    from .ingest import IngestOptions
+    from pipeline.store.ingest import IngestOptions
 
     inbox = inbox_path(ctx.config, ctx.job)
     inbox.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .clictx import Context, pass_ctx
+from pipeline.cli.context import Context, pass_ctx
 
 
 @click.command(
@@ -66,7 +66,7 @@ def report(
     drill-down CSVs of contact ids), and the archive index, then prints the overview's path.
     Run `campaign-reports build` first: the numbers come from the warehouse's analyst copy.
     """
-    from .report import render_reports
+    from pipeline.report import render_reports
 
     def as_day(value: datetime | None) -> date | None:
         return value.date() if value is not None else None

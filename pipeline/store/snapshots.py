@@ -34,10 +34,10 @@ from typing import Any
 
 import polars as pl
 
-from . import faults
-from .clock import now
-from .durable import fsync_path, write_durably
-from .errors import SnapshotConflict, StoreError, StoreLocked
+import pipeline.core.faults as faults
+from pipeline.core.clock import now
+from pipeline.core.durable import fsync_path, write_durably
+from pipeline.core.errors import SnapshotConflict, StoreError, StoreLocked
 
 MANIFEST = "manifest.jsonl"
 CAMPAIGNS = "campaigns.json"

@@ -46,8 +46,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .config import Config, JobConfig
-from .errors import ConfigError, PipelineError
+from pipeline.core.config import Config, JobConfig
+from pipeline.core.errors import ConfigError, PipelineError
 
 KINDS = ("ingest", "export", "build", "report", "retention")
 #: How each kind catches up when no ``catch_up`` is configured.

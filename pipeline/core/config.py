@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError
+from pipeline.core.errors import ConfigError
 
 ENV_PREFIX = "CAMPAIGN_REPORTS_"
 PHONE_KEY_ENV = "CAMPAIGN_REPORTS_PHONE_HMAC_KEY"
@@ -245,7 +245,7 @@ def _jobs(tables: Any, path: Path | None) -> tuple[JobConfig, ...]:
 
 
 def _validate_schedule(cfg: Config) -> None:
-    from .schedule import validate_jobs  # cron parsing lives with the scheduler
+    from pipeline.schedule.plan import validate_jobs  # cron parsing lives with the scheduler
 
     validate_jobs(cfg)
 

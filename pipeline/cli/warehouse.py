@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from .clictx import Context, pass_ctx
-from .warehouse import QueryResult, run_query
-from .warehouse import build as build_warehouse
+from pipeline.cli.context import Context, pass_ctx
+from pipeline.warehouse.build import QueryResult, run_query
+from pipeline.warehouse.build import build as build_warehouse
 
 
 @click.command(
