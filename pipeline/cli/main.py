@@ -179,7 +179,7 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
 
 def _rebuild_after_erase(obj: Context) -> None:
     """Derived data (warehouse, reports) is rebuilt from the cleaned store."""
-    from pipeline.store.retention import rebuild_derived
+    from pipeline.report.rebuild import rebuild_derived
 
     rebuild_derived(obj.config, obj.console)
 

@@ -226,29 +226,3 @@ def _remove_empty_dirs(root: Path) -> None:
     ):
         with contextlib.suppress(OSError):  # not empty
             path.rmdir()
-
-
-def rebuild_derived(config: Config, console: Console) -> None:
-    """After an erasure: rebuild the warehouse from scratch (a new file, so that no bytes of the
-    contact remain in free pages; the analyst copy is replaced the same way) and render again
-    every report day found in the default report folder (its drill-down files list contact ids).
-    A day that can no longer be rendered (its data is gone) is deleted."""
-    import shutil
-
-    from pipeline.report.pages import default_out_dir, render_reports, rendered_days, write_archive
-    from pipeline.report.render import make_environment
-    from pipeline.warehouse.build import build, warehouse_paths
-
-    target, _ = warehouse_paths(config)
-    if not target.exists():
-        return
-    build(config, console, full=True)
-    out = default_out_dir(config)
-    days = rendered_days(out)
-    if not days:
-        return
-    result = render_reports(config, console, start=days[0], end=days[-1])
-    for gone in sorted(set(days) - set(result.days)):
-        shutil.rmtree(out / gone.isoformat())
-        console.info(f"report {gone} deleted: it can no longer be rendered without the contact")
-    write_archive(make_environment(config.timezone), out, config.timezone)
