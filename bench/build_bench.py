@@ -43,9 +43,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchkit  # noqa: E402
 
+from pipeline.core.clock import iso_utc  # noqa: E402
 from pipeline.core.config import Config  # noqa: E402
 from pipeline.core.console import Console  # noqa: E402
-from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for  # noqa: E402
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 UTC_US = pl.Datetime("us", "UTC")

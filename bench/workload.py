@@ -28,7 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.core.catalog import state_exprs
-from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.core.clock import iso_utc
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 
 #: Day 1 of every workload starts here (UTC).
 START = datetime(2026, 10, 1, tzinfo=UTC)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from report_helpers import REPORT_DAY, build_tenant, cell_text, parse_html
 
+from pipeline.core.clock import iso_utc
 from pipeline.core.console import Console
 from pipeline.report import render_reports
 from pipeline.store.runlog import RunLog, RunRecord
-from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.warehouse.build import build
 
 

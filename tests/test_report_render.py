@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from report_helpers import REPORT_DAY, build_tenant
 
 from pipeline.cli.main import cli
+from pipeline.core.durable import atomic_write
 from pipeline.report.charts import sparkline, states_chart
 from pipeline.report.model import TrendPoint
 from pipeline.report.pages import ReportError, choose_days
@@ -23,7 +24,6 @@ from pipeline.report.render import (
     fmt_pp,
     fmt_signed,
     make_environment,
-    write_atomic,
 )
 
 
@@ -79,8 +79,8 @@ def test_charts_draw_gaps_not_zeros() -> None:
 
 def test_write_atomic_leaves_no_temporary_file(tmp_path: Path) -> None:
     target = tmp_path / "day" / "index.html"
-    write_atomic(target, "one")
-    write_atomic(target, "two")
+    atomic_write(target, "one")
+    atomic_write(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["index.html"]
 

@@ -20,7 +20,14 @@ from schedule_helpers import (
     utc,
 )
 
-from pipeline.schedule.plan import CronExpr, fires_between, gave_up, last_fire, next_fire
+from pipeline.schedule.plan import (
+    CronExpr,
+    attempts_of,
+    fires_between,
+    gave_up,
+    last_fire,
+    next_fire,
+)
 
 PRAGUE = ZoneInfo("Europe/Prague")
 
@@ -140,7 +147,7 @@ def test_a_failed_run_is_retried_with_backoff_then_left_for_a_person(data_dir):
     clock.t = utc(2026, 11, 29, 5, 0)
     s.run_due()
     assert [c.key for c in rec.of("report")][-1] == "2026-11-28"
-    (stuck,) = gave_up(s.jobs, s.runlog.attempts(), clock(), s.policy)
+    (stuck,) = gave_up(s.jobs, attempts_of(s.runlog.records()), clock(), s.policy)
     assert stuck[1] == "2026-11-27"
 
 

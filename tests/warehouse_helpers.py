@@ -17,10 +17,11 @@ import duckdb
 import polars as pl
 
 from pipeline.core.catalog import state_exprs
+from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.store.ingest import ingest_files
-from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.warehouse.build import ANALYST_FILE, WAREHOUSE_DIR, build, connect
 
 Rows = Sequence[tuple[str, str]]  # (contact_id, raw state text)

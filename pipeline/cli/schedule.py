@@ -11,8 +11,9 @@ import click
 
 from pipeline.cli.context import AsOf, Context, pass_ctx
 from pipeline.core.clock import now as wall_now
+from pipeline.core.clock import parse_iso
 from pipeline.core.errors import PipelineError
-from pipeline.schedule.plan import gave_up, next_fire, parse_iso, plan, policy_of
+from pipeline.schedule.plan import attempts_of, gave_up, next_fire, plan, policy_of
 from pipeline.schedule.runner import (
     Abandon,
     Scheduler,
@@ -224,7 +225,7 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     jobs, left_out = configured_jobs(config)
     runlog = RunLog(config.data_dir)
     records = runlog.records()
-    attempts = runlog.attempts(records)
+    attempts = attempts_of(records)
     policy = policy_of(config)
     holder = lock_holder(config.data_dir)
 

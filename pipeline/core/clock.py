@@ -1,4 +1,9 @@
-"""The clock is a parameter: everything that depends on time takes ``as_of`` from here or the CLI."""
+"""The clock is a parameter: everything that depends on time takes ``as_of`` from here or the CLI.
+
+Also the one set of ISO-8601 helpers for times the project writes and reads back itself (logs,
+lock notes, the store's records). Times from outside (files, the API) are parsed by
+``pipeline.normalize.times``, which knows the time zone rules.
+"""
 
 from __future__ import annotations
 
@@ -16,3 +21,23 @@ def parse_as_of(text: str) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def iso_utc(value: datetime) -> str:
+    """ISO-8601 UTC with microseconds: ``2026-11-28T06:00:00.000000Z`` (the store's records)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso(value: datetime) -> str:
+    """ISO-8601 UTC to the second: ``2026-11-28T06:00:00Z`` (fire times, run keys)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(value: datetime) -> str:
+    """ISO-8601 UTC with milliseconds, for start and end times."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_iso(text: str) -> datetime:
+    """Read back any of the above (or any ISO-8601 time with an offset) as UTC."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

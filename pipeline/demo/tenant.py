@@ -21,7 +21,6 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ import polars as pl
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.core.console import Console
+from pipeline.core.durable import atomic_write
 from pipeline.core.errors import PipelineError
 from pipeline.store.ingest import FileReport, IngestOptions, ingest_files
 from pipeline.store.snapshots import Store
@@ -302,7 +302,7 @@ def _check_marker(data_dir: Path, inbox: Path, *, seed: int, scale: float, as_of
 
 
 def _write_marker(inbox: Path, *, seed: int, scale: float, as_of: datetime) -> None:
-    _write_atomic(inbox / MARKER, _marker_text(seed=seed, scale=scale, as_of=as_of).encode())
+    atomic_write(inbox / MARKER, _marker_text(seed=seed, scale=scale, as_of=as_of).encode())
 
 
 def snapshot_times(start: datetime, as_of: datetime, hourly_hours: int) -> list[datetime]:
@@ -674,7 +674,7 @@ def write_exports(
                 pl.lit("Věrnostní program \u2013 zlatá karta").alias("Poznámka"),
             )
             data = out.write_csv(separator=";").encode("cp1250")
-        _write_atomic(path, data)
+        atomic_write(path, data)
         rows += out.height
         paths.append(path)
     return paths, rows
@@ -687,10 +687,3 @@ def _with_bad_rows(out: pl.DataFrame, rng: random.Random) -> pl.DataFrame:
     missing = out[picks[:k]].with_columns(pl.lit("").alias("contact_id"))
     repeat = out[picks[k:]]
     return pl.concat([out, missing, repeat])
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write next to ``path`` and rename: an interrupted demo never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)

@@ -31,6 +31,7 @@ from pipeline import __version__
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.core.console import Console
+from pipeline.core.durable import atomic_write, atomic_write_many
 from pipeline.core.errors import PipelineError
 from pipeline.report.data import (
     FAILURE_MEANING,
@@ -59,8 +60,6 @@ from pipeline.report.render import (
     make_environment,
     plain,
     render,
-    write_atomic,
-    write_many,
 )
 
 REPORTS_DIR = "reports"
@@ -355,8 +354,8 @@ def write_day(
     put("index.html", render(env, "overview.html", page), page=True)
     # The overview goes last: it links only to files already in place.
     overview_path = folder / "index.html"
-    write_many({p: t for p, t in written.items() if p != overview_path})
-    write_atomic(overview_path, written[overview_path])
+    atomic_write_many({p: t for p, t in written.items() if p != overview_path})
+    atomic_write(overview_path, written[overview_path])
     # Files of an earlier render of this day that this render did not write (a campaign that
     # is no longer listed) are removed, so the folder matches the overview.
     for old in folder.iterdir():
@@ -389,7 +388,7 @@ def write_archive(env: Environment, out: Path, tz: str) -> None:
             )
         )
     page = ArchivePage(timezone=tz, version=__version__, days=tuple(days))
-    write_atomic(out / "index.html", render(env, "archive.html", page))
+    atomic_write(out / "index.html", render(env, "archive.html", page))
 
 
 def render_day(config: Config, console: Console | None = None, day: date | None = None) -> Path:

@@ -13,13 +13,10 @@ import csv
 import hashlib
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +25,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from pipeline import __version__
-from pipeline.core.durable import fsync_path
+from pipeline.core.csvsafe import neutralise_cell, neutralise_expr
 from pipeline.core.resources import resource_dir
 from pipeline.report import charts
 from pipeline.report.model import STAGE_DEFINITIONS, StateCount
@@ -186,61 +183,6 @@ def render(env: Environment, template: str, page: Any) -> str:
     return env.get_template(template).render(page=page)
 
 
-# ------------------------------------------------------------------------------------- writing
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write to a temporary file beside ``path``, fsync, and rename: a reader sees the old file
-    or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_many(files: dict[Path, str]) -> None:
-    """Write many files so that each appears whole or not at all: all are written aside and
-    fsynced (in parallel, so the file system can commit them together), then renamed."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    staged: list[tuple[str, Path]] = []
-    try:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(text.encode("utf-8"))
-
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(fsync_path, [t for t, _ in staged]))
-        for tmp, path in staged:
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def neutralise_cell(value: Any) -> Any:
-    """A text cell that a spreadsheet could read as a formula gets a leading apostrophe
-    (OWASP "CSV injection"). Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -274,9 +216,7 @@ def _csv_cells(name: str, dtype: pl.DataType) -> pl.Expr:
         return (
             pl.when(text == "")
             .then(pl.lit(None, pl.String))  # csv writes "" for an empty text, None as nothing
-            .when(text.str.slice(0, 1).is_in(list(_FORMULA_START)))
-            .then(pl.lit("'") + text)
-            .otherwise(text)
+            .otherwise(neutralise_expr(text))
             .alias(name)
         )
     if isinstance(dtype, pl.Datetime):

@@ -46,6 +46,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.clock import iso, parse_iso
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.errors import ConfigError, PipelineError
 
@@ -289,19 +290,6 @@ class Job:
         return (self.options or {}).get(name, default)
 
 
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_ms(value: datetime) -> str:
-    """ISO-8601 UTC with milliseconds, for start and end times."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class Attempt:
     """What the run log says about one run of a job (see ``pipeline.runlog``)."""
@@ -324,6 +312,16 @@ class Attempt:
             )
         except (KeyError, ValueError, TypeError):
             return None
+
+
+def attempts_of(records: Iterable[Any]) -> list[Attempt]:
+    """The run log's records (``RunRecord``) as the attempts the planner reads."""
+    out = []
+    for r in records:
+        a = Attempt.from_record(r.__dict__)
+        if a is not None:
+            out.append(a)
+    return out
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,10 @@ clears what was left aside. An abandoned run is logged as ``abandoned`` and is d
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import importlib
 import json
-import os
 import signal
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,7 +38,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import pipeline.core.durable as durable
 import pipeline.core.faults as faults
+from pipeline.core.clock import iso, iso_ms, parse_iso
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.console import Console
@@ -50,10 +49,8 @@ from pipeline.schedule.plan import (
     Due,
     Job,
     ScheduleError,
-    iso,
-    iso_ms,
+    attempts_of,
     next_wakeup,
-    parse_iso,
     plan,
     policy_of,
     resolve_job,
@@ -331,20 +328,7 @@ def configured_jobs(config: Config) -> tuple[list[Job], list[tuple[str, str]]]:
 # ------------------------------------------------------------------------------------- the lock
 def lock_holder(data_dir: Path) -> str | None:
     """Who holds the scheduler lock ("schedule, pid 42, since …"), or None if nobody does."""
-    path = Path(data_dir) / SCHEDULER_LOCK
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown"
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return durable.lock_holder(Path(data_dir) / SCHEDULER_LOCK)
 
 
 @contextlib.contextmanager
@@ -353,38 +337,21 @@ def scheduler_lock(
 ) -> Iterator[None]:
     """Hold ``<data_dir>/.scheduler.lock``; ``SchedulerBusy`` at once, or after ``wait`` s."""
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / SCHEDULER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    held = False
-    try:
-        deadline = time.monotonic() + wait
-        told = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown"
-                if time.monotonic() >= deadline:
-                    raise SchedulerBusy(
-                        f"another scheduler is working on the data directory {root} ({holder}). "
-                        "Nothing was done: only one `campaign-reports schedule` or `run` works on "
-                        "a data directory at a time, and it does the due jobs itself."
-                        + (" Use --wait SECONDS to wait for it." if what == "run" else "")
-                    ) from None
-                if console is not None and not told:
-                    console.info(f"Waiting up to {wait:g} s for the scheduler ({holder}) ...")
-                    told = True
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-        held = True
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{what}, pid {os.getpid()}, since {iso(wall_now())}".encode(), 0)
+
+    def busy(holder: str) -> SchedulerBusy:
+        return SchedulerBusy(
+            f"another scheduler is working on the data directory {root} ({holder}). "
+            "Nothing was done: only one `campaign-reports schedule` or `run` works on "
+            "a data directory at a time, and it does the due jobs itself."
+            + (" Use --wait SECONDS to wait for it." if what == "run" else "")
+        )
+
+    def waiting(holder: str) -> None:
+        if console is not None:
+            console.info(f"Waiting up to {wait:g} s for the scheduler ({holder}) ...")
+
+    with durable.file_lock(root / SCHEDULER_LOCK, what, busy=busy, wait=wait, on_wait=waiting):
         yield
-    finally:
-        if held:  # only the holder clears the note of who holds it
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------- the signals
@@ -472,7 +439,7 @@ class Scheduler:
         self.debug = debug
 
     def due(self) -> list[Due]:
-        return plan(self.jobs, self.runlog.attempts(), self.clock(), self.policy)
+        return plan(self.jobs, attempts_of(self.runlog.records()), self.clock(), self.policy)
 
     def run_due(self) -> list[RunRecord]:
         """Run everything that is due, re-planning after each run (a run takes time, and new
@@ -573,7 +540,7 @@ class Scheduler:
             if self.stop.requested:
                 break
             current = self.clock()
-            wake = next_wakeup(self.jobs, self.runlog.attempts(), current, self.policy)
+            wake = next_wakeup(self.jobs, attempts_of(self.runlog.records()), current, self.policy)
             if wake is None:
                 raise ScheduleError("none of the jobs' cron expressions will ever fire again")
             seconds = (wake - current).total_seconds()

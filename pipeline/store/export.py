@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from pipeline.core.catalog import OTHER, state_exprs
+from pipeline.core.clock import iso_utc
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config
 from pipeline.core.console import Console
@@ -38,7 +39,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.sources.mluvii_api import ApiAuthError, ApiError, MluviiClient
 from pipeline.store.ingest import parse_time, parse_time_text
 from pipeline.store.retention import drop_suppressed
-from pipeline.store.snapshots import SnapshotMeta, Store, iso_utc, snapshot_id_for
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 
 log = logging.getLogger("campaign_reports.export")
 

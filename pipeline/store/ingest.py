@@ -23,9 +23,10 @@ import duckdb
 import polars as pl
 
 from pipeline.core.catalog import OTHER, state_exprs_for
-from pipeline.core.clock import now
+from pipeline.core.clock import iso_utc, now
 from pipeline.core.config import PHONE_KEY_ENV, Config, Secret
 from pipeline.core.console import Console
+from pipeline.core.csvsafe import neutralise_frame
 from pipeline.core.errors import IngestError, PipelineError
 from pipeline.sources.files import read_file
 from pipeline.store.retention import drop_suppressed
@@ -35,7 +36,6 @@ from pipeline.store.snapshots import (
     SnapshotMeta,
     Store,
     Writer,
-    iso_utc,
     snapshot_id_for,
 )
 
@@ -548,7 +548,7 @@ def ingest_one(
         q = bad.select(pl.col(k).alias(v) for k, v in keep.items() if k in bad.columns).sort(
             "source_row"
         )
-        quarantine = writer.stage_quarantine(_neutralise(q))
+        quarantine = writer.stage_quarantine(neutralise_frame(q))
     result: CommitResult = writer.commit(staged, input_name=name, quarantine=quarantine)
     report.published = result.published
     published.update((m.snapshot_id, m) for m in result.published)
@@ -563,18 +563,6 @@ def _file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _neutralise(frame: pl.DataFrame) -> pl.DataFrame:
-    """Cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]"))
-        .then("'" + pl.col(c))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c, t in frame.schema.items()
-        if t == pl.String
-    )
 
 
 def _campaign_and_time(

@@ -23,12 +23,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.core.clock import now
+from pipeline.core.clock import iso_utc, now, parse_iso
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.durable import fsync_path
 from pipeline.core.errors import PipelineError
-from pipeline.store.snapshots import SnapshotMeta, Store, Writer, iso_utc, parse_iso_utc
+from pipeline.store.snapshots import SnapshotMeta, Store, Writer
 
 SUPPRESSED = "suppressed.jsonl"
 
@@ -196,7 +196,7 @@ def apply_retention(
         if config.retention.quarantine_days > 0:
             q_cutoff = as_of - timedelta(days=config.retention.quarantine_days)
             committed = {
-                c["quarantine_file"]: parse_iso_utc(c["committed_at"])
+                c["quarantine_file"]: parse_iso(c["committed_at"])
                 for c in store.commits()
                 if c.get("quarantine_file")
             }

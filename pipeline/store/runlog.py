@@ -32,7 +32,8 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.schedule.plan import Attempt, iso, parse_iso
+from pipeline.core.clock import iso, parse_iso
+from pipeline.core.durable import JsonlLog
 
 RUNS = Path("logs") / "runs.jsonl"
 RUNLOG_VERSION = 1
@@ -83,70 +84,24 @@ class RunLog:
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / RUNS
+        self._log = JsonlLog(self.path)
         self.damaged = 0
-        self._repaired = False
-        # What has been read: (inode, bytes of complete lines) and their records. The file only
-        # grows, so a later read parses only the new lines.
-        self._seen: tuple[int, int] = (-1, 0)
-        self._records: list[RunRecord] = []
 
     def records(self) -> list[RunRecord]:
         """Every complete line, oldest first (a torn last line is ignored, a bad one skipped)."""
-        try:
-            with open(self.path, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                inode, offset = self._seen
-                if inode != st.st_ino or st.st_size < offset:
-                    inode, offset, self._records, self.damaged = st.st_ino, 0, [], 0
-                fh.seek(offset)
-                data = fh.read()
-        except FileNotFoundError:
-            self._seen, self._records, self.damaged = (-1, 0), [], 0
-            return []
-        complete = data[: data.rfind(b"\n") + 1]
-        for line in complete.splitlines():
-            if not line.strip():
-                continue
-            try:
-                self._records.append(RunRecord.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, TypeError, UnicodeDecodeError, AttributeError):
-                self.damaged += 1
-        self._seen = (inode, offset + len(complete))
-        return list(self._records)
-
-    def attempts(self, records: Iterable[RunRecord] | None = None) -> list[Attempt]:
+        lines = self._log.read()
         out = []
-        for r in self.records() if records is None else records:
-            a = Attempt.from_record(r.__dict__)
-            if a is not None:
-                out.append(a)
+        for data in lines:
+            try:
+                out.append(RunRecord.from_dict(data))
+            except (TypeError, AttributeError):  # a JSON object that is not a run record
+                continue
+        self.damaged = self._log.damaged + len(lines) - len(out)
         return out
 
     def append(self, record: RunRecord) -> None:
         """Append one line durably (the caller holds the scheduler lock)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self._repaired:
-            self._repair()
-        line = (record.to_json() + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def _repair(self) -> None:
-        """Cut off a torn last line (a crash while appending)."""
-        self._repaired = True
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        if data and not data.endswith(b"\n"):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(data.rfind(b"\n") + 1)
-                fh.flush()
-                os.fsync(fh.fileno())
+        self._log.append(json.loads(record.to_json()))
 
     # ----------------------------------------------------------------------------- questions
     def failures_since(

@@ -20,12 +20,10 @@ writer truncates it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -35,8 +33,15 @@ from typing import Any
 import polars as pl
 
 import pipeline.core.faults as faults
-from pipeline.core.clock import now
-from pipeline.core.durable import fsync_path, write_durably
+from pipeline.core.clock import iso_utc, now, parse_iso
+from pipeline.core.durable import (
+    JsonlLog,
+    atomic_write,
+    file_lock,
+    fsync_path,
+    remove_stale_temps,
+    write_durably,
+)
 from pipeline.core.errors import SnapshotConflict, StoreError, StoreLocked
 
 MANIFEST = "manifest.jsonl"
@@ -72,14 +77,6 @@ def snapshot_id_for(campaign_id: str, snapshot_time: datetime) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def iso_utc(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class SnapshotMeta:
     """One published snapshot, as the manifest records it."""
@@ -101,7 +98,7 @@ class SnapshotMeta:
 
     @property
     def time(self) -> datetime:
-        return parse_iso_utc(self.snapshot_time)
+        return parse_iso(self.snapshot_time)
 
 
 @dataclass
@@ -123,6 +120,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir)
         self.manifest_path = self.root / MANIFEST
+        self._manifest = JsonlLog(self.manifest_path, strict=True)
         self.snapshots_dir = self.root / "snapshots"
         self.quarantine_dir = self.root / "quarantine"
 
@@ -130,22 +128,11 @@ class Store:
     def commits(self) -> list[dict[str, Any]]:
         """Every complete manifest line, oldest first. A torn last line (no newline) is ignored."""
         try:
-            data = self.manifest_path.read_bytes()
-        except FileNotFoundError:
-            return []
-        end = data.rfind(b"\n")
-        out = []
-        for lineno, line in enumerate(data[: end + 1].splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise StoreError(
-                    f"{self.manifest_path}, line {lineno}: not valid JSON ({exc.msg}); "
-                    "the manifest is damaged. Restore it from a backup; nothing was changed."
-                ) from exc
-        return out
+            return self._manifest.read()
+        except ValueError as exc:
+            raise StoreError(
+                f"{exc}; the manifest is damaged. Restore it from a backup; nothing was changed."
+            ) from None
 
     def published(self) -> list[SnapshotMeta]:
         """Every published snapshot, in publication order.
@@ -247,36 +234,17 @@ class Store:
     @contextlib.contextmanager
     def writer(self, what: str = "writer", *, wait: float = 0.0) -> Iterator[Writer]:
         """The exclusive writer. Raises ``StoreLocked`` at once (or after ``wait`` seconds)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock_path = self.root / LOCK
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        locked = False
-        try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    locked = True
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
-                        raise StoreLocked(
-                            f"the data directory {self.root} is busy: another job holds its lock"
-                            + (f" ({holder})" if holder else "")
-                            + ". Nothing was written; try again when it has finished."
-                        ) from None
-                    time.sleep(0.1)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{what}, pid {os.getpid()}, since {iso_utc(now())}".encode(), 0)
+
+        def busy(holder: str) -> StoreLocked:
+            return StoreLocked(
+                f"the data directory {self.root} is busy: another job holds its lock "
+                f"({holder}). Nothing was written; try again when it has finished."
+            )
+
+        with file_lock(self.root / LOCK, what, busy=busy, wait=wait):
             writer = Writer(self)
             writer.recover()
             yield writer
-        finally:
-            if locked:  # only the holder clears its note; a refused writer leaves it alone
-                with contextlib.suppress(OSError):
-                    os.ftruncate(fd, 0)
-            os.close(fd)  # closing releases the lock
 
 
 class Writer:
@@ -303,14 +271,8 @@ class Writer:
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
-        manifest = self.store.manifest_path
-        if manifest.exists():
-            data = manifest.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with open(manifest, "r+b") as fh:
-                    fh.truncate(data.rfind(b"\n") + 1)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+        self.store._manifest.repair()
+        remove_stale_temps(self.store.root, CAMPAIGNS)
 
     def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
         """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
@@ -339,12 +301,10 @@ class Writer:
         merged = self.store.campaigns()
         for cid, fields_ in info.items():
             merged[str(cid)] = {**merged.get(str(cid), {}), **fields_}
-        tmp = self.staging / CAMPAIGNS
-        write_durably(
-            tmp, json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True).encode()
+        atomic_write(
+            self.store.root / CAMPAIGNS,
+            json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True),
         )
-        os.replace(tmp, self.store.root / CAMPAIGNS)
-        fsync_path(self.store.root)
 
     def check(self, meta: SnapshotMeta, published: dict[str, SnapshotMeta]) -> bool:
         """True if this snapshot is new; False if the same input is already published.
@@ -407,15 +367,7 @@ class Writer:
             "snapshots": [asdict(m) for m in metas],
             **(extra or {}),
         }
-        line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
-        with open(self.store.manifest_path, "ab") as fh:
-            half = len(line) // 2
-            fh.write(line[:half])
-            fh.flush()
-            faults.point("manifest-half-written")
-            fh.write(line[half:])
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.store._manifest.append(record, fault="manifest-half-written")
         fsync_path(self.store.root)
         faults.point("manifest-written")
         pending.unlink()
@@ -461,10 +413,7 @@ class Writer:
             "removed_quarantine": list(removed_quarantine),
             **(extra or {}),
         }
-        with open(self.store.manifest_path, "ab") as fh:
-            fh.write((json.dumps(record, separators=(",", ":")) + "\n").encode())
-            fh.flush()
-            os.fsync(fh.fileno())
+        self.store._manifest.append(record)
         faults.point("changes-committed")
         for rel in obsolete:
             with contextlib.suppress(FileNotFoundError):
