@@ -208,7 +208,7 @@ def test_cli_help_has_examples():
 
 
 def test_identity_fields_are_matched_without_regard_to_case():
-    from pipeline.store.export import identities_frame
+    from pipeline.sources.pull import identities_frame
 
     frame = identities_frame(
         [

@@ -12,7 +12,7 @@ from conftest import ingest, make_config, store_listing
 
 from pipeline.core.config import Secret
 from pipeline.core.errors import IngestError, SnapshotConflict
-from pipeline.store.ingest import hmac_phone
+from pipeline.normalize.phones import hmac_phone
 from pipeline.store.snapshots import Store
 
 NAME = "campaign-42_20261128T060000Z.csv"

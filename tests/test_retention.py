@@ -14,8 +14,10 @@ from conftest import ingest, make_config
 
 from pipeline.core.config import Config, RetentionConfig
 from pipeline.core.console import Console
-from pipeline.store.retention import apply_retention, erase_contact, suppressed_hashes
+from pipeline.store.erase import erase_contact
+from pipeline.store.retention import apply_retention
 from pipeline.store.snapshots import Store
+from pipeline.store.suppression import suppressed_hashes
 
 
 def write(path: Path, text: str) -> Path:

@@ -367,11 +367,10 @@ def test_changed_tables_rebuild_in_full_changed_views_do_not(
 
 
 def test_an_erased_contact_leaves_the_warehouse(tmp_path: Path) -> None:
-    retention = pytest.importorskip("pipeline.store.retention")
-    if not hasattr(retention, "erase_contact"):
-        pytest.skip("no erasure in this version")
+    from pipeline.store.erase import erase_contact
+
     config = build_tiny_tenant(tmp_path / "data")
-    retention.erase_contact(config, Console.silent(), "a1")
+    erase_contact(config, Console.silent(), "a1")
     result = build(config, Console.silent())
     assert result.campaigns_rebuilt == ["A"]
     assert query(config, "SELECT count(*) FROM state_history WHERE contact_id = 'a1'") == [(0,)]

@@ -167,7 +167,7 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
     warehouse and the rendered reports from the cleaned store, and keeps the contact on a
     suppression list so that a later file or export does not bring it back.
     """
-    from pipeline.store.retention import erase_contact
+    from pipeline.store.erase import erase_contact
 
     if not yes:
         click.confirm(

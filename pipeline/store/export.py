@@ -4,24 +4,23 @@ API, published as snapshots through the same store as file ingest.
 For each WhatsApp campaign (or the ones asked for):
 
 1. Skip it if it finished before its last complete snapshot: nothing can have changed since.
-2. Pull every identity (offset/limit paging). The snapshot time is when the pull started.
+2. Pull every identity (offset/limit paging; ``pipeline.sources.pull``), without the store's
+   lock, so that an ingest can run meanwhile. The snapshot time is when the pull started.
 3. Check the pull: offset paging over data that changes can repeat contacts (a contact inserted
    in front of the cursor) or skip them (one removed). Contacts are deduplicated by id and the
    repeats counted; the campaign is then fetched again and its ``identityIds`` compared with the
    pulled ids (the re-count). A pull with repeats or a different re-count is done once more; if
    that one is inconsistent too, the snapshot is published with ``complete = false``: it is kept
    out of reports, and the report says so.
-4. Normalise with the project's one normaliser (``state_exprs``, ``parse_time``): unknown state
-   values become ``other`` with their raw text.
-5. Publish it (one manifest line per campaign, ``source = "api"``), so a failure in one campaign,
-   or a kill, never loses or half-publishes another.
+4. Normalise with the project's one normaliser (``pipeline.normalize.rows.api_rows``): unknown
+   state values become ``other`` with their raw text.
+5. Publish it under the store's lock, held only for the publication (one manifest line per
+   campaign, ``source = "api"``), so a failure in one campaign, or a kill, never loses or
+   half-publishes another.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,62 +29,34 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.core.catalog import OTHER, state_exprs
+from pipeline.core.catalog import OTHER
 from pipeline.core.clock import iso_utc
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.errors import PipelineError
+from pipeline.normalize.rows import api_rows
+from pipeline.normalize.suppression import drop_suppressed
+from pipeline.normalize.times import parse_time_text
 from pipeline.sources.mluvii_api import ApiAuthError, ApiError, MluviiClient
-from pipeline.store.ingest import parse_time, parse_time_text
-from pipeline.store.retention import drop_suppressed
-from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
+from pipeline.sources.pull import (
+    SOURCE,
+    Pull,
+    clean_text,
+    fingerprint,
+    pull_campaign,
+    whatsapp_campaigns,
+)
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for, stage_new
+from pipeline.store.suppression import suppressed_hashes
 
-log = logging.getLogger("campaign_reports.export")
-
-SOURCE = "api"
-#: The identity fields as the API sends them (camelCase), read as text and normalised in polars.
-IDENTITY_SCHEMA: dict[str, Any] = {
-    "id": pl.String,
-    "state": pl.String,
-    "created": pl.String,
-    "retryScheduledDate": pl.String,
-    "retryCount": pl.String,
-}
+#: How long a finished pull waits for the store's lock (an ingest may hold it) before the
+#: campaign counts as failed for this run.
+PUBLISH_WAIT = 600.0
 
 
 class ExportError(PipelineError):
     """A campaign could not be exported; the others go on."""
-
-
-@dataclass
-class Pull:
-    """One pull of a campaign's identities, deduplicated and checked."""
-
-    snapshot_time: datetime
-    frame: pl.DataFrame  # one row per contact id (the last one seen), API fields as text
-    rows_received: int
-    duplicates: int
-    missing_ids: int  # rows without an id (cannot be kept)
-    recount: int | None  # len(identityIds) after the pull; None if the API does not give it
-    recount_differs: bool
-
-    @property
-    def consistent(self) -> bool:
-        return self.duplicates == 0 and self.missing_ids == 0 and not self.recount_differs
-
-    def problems(self) -> str:
-        parts = []
-        if self.duplicates:
-            parts.append(f"{self.duplicates:,} contacts came twice")
-        if self.missing_ids:
-            parts.append(f"{self.missing_ids:,} rows had no id")
-        if self.recount_differs:
-            parts.append(
-                f"the campaign lists {self.recount:,} contacts after the pull, "
-                f"{self.frame.height:,} were pulled or the ids differ"
-            )
-        return "; ".join(parts) or "consistent"
 
 
 @dataclass
@@ -164,19 +135,6 @@ class ExportSummary:
         )
 
 
-# ----------------------------------------------------------------------------------- helpers
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _clean(text: Any, limit: int = 80) -> str:
-    """A name from the API, safe to print on a terminal."""
-    return _CONTROL.sub("?", str(text if text is not None else ""))[:limit]
-
-
-def whatsapp_campaigns(campaigns: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [c for c in campaigns if str(c.get("channel", "")).lower() == "whatsapp"]
-
-
 def last_complete_times(store: Store) -> dict[str, datetime]:
     """The time of each campaign's last complete snapshot (any source)."""
     out: dict[str, datetime] = {}
@@ -184,54 +142,6 @@ def last_complete_times(store: Store) -> dict[str, datetime]:
         if meta.complete and (meta.campaign_id not in out or meta.time > out[meta.campaign_id]):
             out[meta.campaign_id] = meta.time
     return out
-
-
-def identities_frame(items: list[dict[str, Any]]) -> pl.DataFrame:
-    """The pulled identities as a frame of text columns (no per-row normalising here).
-
-    Field names are matched without regard to case (the vendor's own clients read them so):
-    ``Id``/``RetryCount`` arrive under the schema's camelCase names.
-    """
-    if not items:
-        return pl.DataFrame(schema=IDENTITY_SCHEMA)
-    items = [item if isinstance(item, dict) else {} for item in items]  # {}: a row without id
-    sent = {key.lower(): key for item in items[:1] for key in item}
-    names = {sent.get(name.lower(), name): name for name in IDENTITY_SCHEMA}
-    frame = pl.from_dicts(
-        items, schema={src: pl.String for src in names}, strict=False, infer_schema_length=None
-    )
-    return frame.rename({src: dst for src, dst in names.items() if src != dst})
-
-
-def fingerprint(frame: pl.DataFrame) -> str:
-    """sha256 of the sorted content: the same contacts in the same states, the same fingerprint."""
-    data = frame.select(list(IDENTITY_SCHEMA)).sort("id").write_csv().encode()
-    return hashlib.sha256(data).hexdigest()
-
-
-def snapshot_rows(
-    frame: pl.DataFrame, *, snapshot_id: str, snapshot_time: datetime, config: Config
-) -> pl.DataFrame:
-    """API fields -> the store's SNAPSHOT_SCHEMA columns, with the project's one normaliser."""
-    state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
-    tz = config.timezone
-    return (
-        frame.lazy()
-        .select(
-            pl.lit(snapshot_id).alias("snapshot_id"),
-            pl.lit(snapshot_time).cast(pl.Datetime("us", "UTC")).alias("snapshot_time"),
-            pl.lit(SOURCE).alias("source"),
-            pl.col("id").alias("contact_id"),
-            state.alias("state"),
-            pl.col("state").alias("raw_state"),
-            legacy.alias("legacy"),
-            parse_time(pl.col("created"), tz).alias("created"),
-            pl.col("retryCount").cast(pl.Int32, strict=False).alias("retry_count"),
-            parse_time(pl.col("retryScheduledDate"), tz).alias("retry_scheduled"),
-            pl.lit(None, pl.String).alias("phone_hash"),
-        )
-        .collect()
-    )
 
 
 # ------------------------------------------------------------------------------------ the job
@@ -252,59 +162,30 @@ class Exporter:
         self.clock = clock
 
     def run(self, campaign_ids: list[str] | None = None) -> ExportSummary:
+        """Pull each campaign (without the store's lock: an ingest may run meanwhile), then
+        publish it under the lock, held only for the publication."""
         started = time.monotonic()
         summary = ExportSummary()
         try:
-            with self.store.writer("export") as writer:
-                self.client.restart_deadline()
-                self.client.on_wait = lambda what, why, wait: self.console.info(
-                    f"  {what}: {why}; trying again in {wait:.1f} s"
-                )
-                campaigns = whatsapp_campaigns(self.client.campaigns())
-                by_id = {str(c.get("id")): c for c in campaigns}
-                writer.record_campaigns(
-                    {
-                        cid: {
-                            "name": _clean(c.get("name"), 200),
-                            "channel": c.get("channel"),
-                            "started": c.get("started"),
-                            "finished": c.get("finished"),
-                        }
-                        for cid, c in by_id.items()
-                    }
-                )
-                wanted = list(dict.fromkeys(campaign_ids)) if campaign_ids else list(by_id)
-                last_complete = last_complete_times(self.store)
-                self.console.info(
-                    f"Exporting {len(wanted)} WhatsApp campaign(s) from {self.config.api.base_url}"
-                )
-                auth_broken: ApiAuthError | None = None
-                for cid in wanted:
-                    camp = by_id.get(cid)
-                    if camp is None:
-                        result = CampaignResult(
-                            cid,
-                            "?",
-                            "failed",
-                            error=ExportError(
-                                f"campaign {cid} is not among the tenant's WhatsApp campaigns"
-                            ),
-                        )
-                    elif auth_broken is not None:
-                        result = CampaignResult(
-                            cid,
-                            _clean(camp.get("name")),
-                            "failed",
-                            error=ExportError(
-                                "not attempted: the API stopped accepting the credentials"
-                            ),
-                        )
-                    else:
-                        result = self._one(cid, camp, writer, last_complete)
-                        if isinstance(result.error, ApiAuthError):
-                            auth_broken = result.error
-                    self.console.info(result.line())
-                    summary.results.append(result)
+            self.client.restart_deadline()
+            self.client.on_wait = lambda what, why, wait: self.console.info(
+                f"  {what}: {why}; trying again in {wait:.1f} s"
+            )
+            by_id = {str(c.get("id")): c for c in whatsapp_campaigns(self.client.campaigns())}
+            with self.store.writer("export", wait=PUBLISH_WAIT) as writer:
+                writer.record_campaigns({cid: campaign_info(c) for cid, c in by_id.items()})
+            wanted = list(dict.fromkeys(campaign_ids)) if campaign_ids else list(by_id)
+            last_complete = last_complete_times(self.store)
+            self.console.info(
+                f"Exporting {len(wanted)} WhatsApp campaign(s) from {self.config.api.base_url}"
+            )
+            auth_broken: ApiAuthError | None = None
+            for cid in wanted:
+                result = self._attempt(cid, by_id.get(cid), auth_broken, last_complete)
+                if isinstance(result.error, ApiAuthError):
+                    auth_broken = result.error
+                self.console.info(result.line())
+                summary.results.append(result)
         finally:
             stats = self.client.stats
             summary.requests = stats.requests
@@ -314,14 +195,27 @@ class Exporter:
         self.console.info(summary.text())
         return summary
 
-    def _one(
+    def _attempt(
         self,
         cid: str,
-        camp: dict[str, Any],
-        writer: Any,
+        camp: dict[str, Any] | None,
+        auth_broken: ApiAuthError | None,
         last_complete: dict[str, datetime],
     ) -> CampaignResult:
-        name = _clean(camp.get("name"))
+        if camp is None:
+            why = f"campaign {cid} is not among the tenant's WhatsApp campaigns"
+            return CampaignResult(cid, "?", "failed", error=ExportError(why))
+        if auth_broken is not None:
+            why = "not attempted: the API stopped accepting the credentials"
+            return CampaignResult(
+                cid, clean_text(camp.get("name")), "failed", error=ExportError(why)
+            )
+        return self._one(cid, camp, last_complete)
+
+    def _one(
+        self, cid: str, camp: dict[str, Any], last_complete: dict[str, datetime]
+    ) -> CampaignResult:
+        name = clean_text(camp.get("name"))
         result = CampaignResult(cid, name, "failed")
         finished_text = camp.get("finished")
         finished = (
@@ -345,69 +239,51 @@ class Exporter:
                 )
                 pull = self._pull(cid)
                 result.pulls = 2
-            self._publish(cid, pull, writer, result)
+            self._publish(cid, pull, result)
         except PipelineError as exc:
             result.status = "failed"
             result.error = exc
         return result
 
     def _pull(self, cid: str) -> Pull:
-        snapshot_time = self.clock()
-        frames = []
-        received = 0
-        for n, page in enumerate(self.client.identity_pages(cid), start=1):
-            frames.append(identities_frame(page))  # a page at a time: no million-dict lists
-            received += len(page)
-            if n % 50 == 0:
-                self.console.info(f"  campaign {cid}: {received:,} contacts so far")
-        frame = (pl.concat(frames) if frames else identities_frame([])).with_columns(
-            pl.col("id").str.strip_chars()
-        )
-        has_id = pl.col("id").is_not_null() & (pl.col("id") != "")
-        missing = frame.filter(~has_id).height
-        frame = frame.filter(has_id)
-        unique = frame.unique(subset="id", keep="last", maintain_order=True)
-        duplicates = frame.height - unique.height
-        ids = self._recount_ids(cid)
-        recount: int | None = None
-        differs = False
-        if isinstance(ids, list):
-            listed = pl.Series("id", [str(i).strip() for i in ids], dtype=pl.String).unique()
-            recount = listed.len()
-            pulled = unique.get_column("id")
-            differs = recount != unique.height or not bool(pulled.is_in(listed.implode()).all())
-        else:
-            log.debug("campaign %s: no identityIds in the campaign model; no re-count", cid)
-        return Pull(
-            snapshot_time=snapshot_time,
-            frame=unique,
-            rows_received=received,
-            duplicates=duplicates,
-            missing_ids=missing,
-            recount=recount,
-            recount_differs=differs,
-        )
+        return pull_campaign(self.client, cid, clock=self.clock, progress=self.console.info)
 
-    def _recount_ids(self, cid: str) -> Any:
-        """The campaign's ``identityIds`` now: from ``GET /Campaigns/{id}``, or, where the API
-        does not have that path, from the campaign list."""
-        try:
-            return self.client.campaign(cid).get("identityIds")
-        except ApiError as exc:
-            if exc.status not in (404, 405):
-                raise
-        for camp in self.client.campaigns():
-            if str(camp.get("id")) == cid:
-                return camp.get("identityIds")
-        return None
-
-    def _publish(self, cid: str, pull: Pull, writer: Any, result: CampaignResult) -> None:
+    def _publish(self, cid: str, pull: Pull, result: CampaignResult) -> None:
         sid = snapshot_id_for(cid, pull.snapshot_time)
-        rows = snapshot_rows(
-            pull.frame, snapshot_id=sid, snapshot_time=pull.snapshot_time, config=self.config
+        rows = api_rows(
+            pull.frame,
+            snapshot_id=sid,
+            snapshot_time=pull.snapshot_time,
+            source=SOURCE,
+            config=self.config,
         )
-        # Contacts erased with `erase` never come back (they are dropped and counted).
-        rows, suppressed = drop_suppressed(rows, self.store)
+        with self.store.writer("export", wait=PUBLISH_WAIT) as writer:
+            # Contacts erased with `erase` never come back (they are dropped and counted).
+            rows, suppressed = drop_suppressed(rows, suppressed_hashes(self.store))
+            meta = self._meta(cid, sid, pull, rows, result)
+            published = self.store.published_ids()
+            staged = stage_new(writer, meta, rows, published)
+            if staged is None:
+                result.status = "already_present"
+                result.snapshot = published[sid]
+                return
+            extra = {
+                "export": {
+                    "pulls": result.pulls,
+                    "rows_received": pull.rows_received,
+                    "duplicates": pull.duplicates,
+                    "recount": pull.recount,
+                    "complete": pull.consistent,
+                    "erased_contacts_dropped": suppressed,
+                }
+            }
+            commit = writer.commit([staged], input_name=meta.input, extra=extra)
+        result.status = "published"
+        result.snapshot = commit.published[0]
+
+    def _meta(
+        self, cid: str, sid: str, pull: Pull, rows: pl.DataFrame, result: CampaignResult
+    ) -> SnapshotMeta:
         other = rows.filter(pl.col("state") == OTHER)
         result.unknown_states = dict(other.group_by("raw_state").len().iter_rows())
         result.other_rows = other.height
@@ -416,7 +292,7 @@ class Exporter:
         result.complete = pull.consistent
         if not pull.consistent:
             result.reason = pull.problems()
-        meta = SnapshotMeta(
+        return SnapshotMeta(
             snapshot_id=sid,
             campaign_id=cid,
             snapshot_time=iso_utc(pull.snapshot_time),
@@ -431,28 +307,16 @@ class Exporter:
             quarantined_rows=pull.missing_ids,
             input=f"api:campaign/{cid}",
         )
-        published = self.store.published_ids()
-        if not writer.check(meta, published):
-            result.status = "already_present"
-            result.snapshot = published[sid]
-            return
-        staged = writer.stage_snapshot(meta, rows)
-        commit = writer.commit(
-            [staged],
-            input_name=f"api:campaign/{cid}",
-            extra={
-                "export": {
-                    "pulls": result.pulls,
-                    "rows_received": pull.rows_received,
-                    "duplicates": pull.duplicates,
-                    "recount": pull.recount,
-                    "complete": pull.consistent,
-                    "erased_contacts_dropped": suppressed,
-                }
-            },
-        )
-        result.status = "published"
-        result.snapshot = commit.published[0]
+
+
+def campaign_info(camp: dict[str, Any]) -> dict[str, Any]:
+    """What the store keeps of a campaign from the API's list (``campaigns.json``)."""
+    return {
+        "name": clean_text(camp.get("name"), 200),
+        "channel": camp.get("channel"),
+        "started": camp.get("started"),
+        "finished": camp.get("finished"),
+    }
 
 
 def run_export(

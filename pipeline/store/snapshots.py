@@ -419,3 +419,14 @@ class Writer:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.root / rel).unlink()
         pending.unlink()
+
+
+def stage_new(
+    writer: Writer, meta: SnapshotMeta, rows: pl.DataFrame, published: dict[str, SnapshotMeta]
+) -> Staged | None:
+    """The one step of every load path (files and the API) before the commit: stage the
+    snapshot's rows, or None when the same input is already published (``SnapshotConflict``
+    when different input for the same campaign and time is)."""
+    if not writer.check(meta, published):
+        return None
+    return writer.stage_snapshot(meta, rows)

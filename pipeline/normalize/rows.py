@@ -1,0 +1,285 @@
+"""Raw rows -> validated snapshot rows: the one normaliser for files and the API.
+
+``file_rows`` takes a file's text columns (as ``pipeline.sources.files`` reads them) and gives
+every row its parsed times, its state (catalog code, raw text, legacy flag), its phone hash and,
+for a row that cannot be loaded, the reason (``reason`` is null for a good row). ``api_rows``
+does the same for the API's identities. ``check_invalid_share`` rejects a file that is mostly
+invalid. Nothing here touches the disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.core.catalog import state_exprs, state_exprs_for
+from pipeline.core.clock import iso_utc
+from pipeline.core.config import PHONE_KEY_ENV, Config
+from pipeline.core.errors import IngestError
+from pipeline.normalize.phones import hmac_phones, normalise_phone
+from pipeline.normalize.times import parse_time, parse_time_column, parse_time_text
+
+#: The one rule for campaign ids (they become part of paths and partition values).
+CAMPAIGN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+DUPLICATE = "duplicate row (same contact and state as an earlier row)"
+UTC_US = pl.Datetime("us", "UTC")
+_OPTIONAL = ("created", "retry_count", "retry_scheduled", "phone_hash")
+_TIMES = {
+    "snapshot_time": "snapshot_time_text",
+    "created": "created_text",
+    "retry_scheduled": "retry_scheduled_text",
+}
+
+
+def campaign_and_time(
+    path: Path,
+    frame: pl.DataFrame,
+    config: Config,
+    *,
+    campaign_id: str | None,
+    snapshot_time: datetime | None,
+) -> tuple[pl.Expr, pl.Expr]:
+    """Where campaign id and snapshot time come from: an option, else a column, else the file
+    name (``ingest.filename_pattern``)."""
+    match = re.search(config.ingest.filename_pattern, path.name)
+    groups = match.groupdict() if match else {}
+    hint = (
+        "Name the file like campaign-1234_20261128T060000Z.csv, add a {col} column, or pass {opt}."
+    )
+    if campaign_id is not None:
+        campaign = pl.lit(campaign_id, pl.String)
+    elif "campaign_id" in frame.columns:
+        campaign = pl.col("campaign_id").str.strip_chars()
+    elif groups.get("campaign_id"):
+        campaign = pl.lit(groups["campaign_id"], pl.String)
+    else:
+        raise IngestError(
+            str(path),
+            "the campaign is unknown: no campaign_id column, no --campaign option, and the file "
+            "name does not match the pattern",
+            hint=hint.format(col="campaign_id", opt="--campaign"),
+        )
+    if snapshot_time is not None:
+        return campaign, pl.lit(iso_utc(snapshot_time), pl.String)
+    if "snapshot_time" in frame.columns:
+        return campaign, pl.col("snapshot_time")
+    if groups.get("snapshot_time"):
+        parsed = parse_time_text(groups["snapshot_time"], config.timezone)
+        if parsed is None:
+            raise IngestError(
+                str(path),
+                f"the time {groups['snapshot_time']!r} in the file name is not a valid time",
+            )
+        return campaign, pl.lit(iso_utc(parsed), pl.String)
+    raise IngestError(
+        str(path),
+        "the snapshot time is unknown: no snapshot_time column, no --snapshot-time option, and "
+        "the file name does not match the pattern",
+        hint=hint.format(col="snapshot_time", opt="--snapshot-time"),
+    )
+
+
+def hash_phones(frame: pl.DataFrame, config: Config, warn: Callable[[str], None]) -> pl.DataFrame:
+    """Replace a ``phone`` column by ``phone_hash`` (HMAC-SHA256 with the key from the
+    environment), or drop it with a warning when no key is set. A full number is never kept."""
+    if "phone" not in frame.columns:
+        return frame
+    key = config.phone_key()
+    if not key:
+        warn(
+            f"the column with phone numbers was dropped, because {PHONE_KEY_ENV} is not set; "
+            "set it to keep a keyed hash (HMAC-SHA256) of each number."
+        )
+        return frame.drop("phone")
+    phones = frame.select(normalise_phone(pl.col("phone"))).to_series()
+    return frame.with_columns(hmac_phones(phones, key).alias("phone_hash")).drop("phone")
+
+
+def _blank(e: pl.Expr) -> pl.Expr:
+    return e.is_null() | (e.str.strip_chars() == "")
+
+
+def _reason(text: dict[str, pl.Expr]) -> pl.Expr:
+    """Why a row cannot be loaded (null for a good row); the first failed check wins."""
+    return (
+        pl.when(_blank(pl.col("contact_id")))
+        .then(pl.lit("missing contact id"))
+        .when(_blank(pl.col("state")))
+        .then(pl.lit("missing state"))
+        .when(_blank(pl.col("campaign_id")))
+        .then(pl.lit("missing campaign id"))
+        .when(~pl.col("campaign_id").str.contains(CAMPAIGN_ID_RE))
+        .then(pl.lit("invalid campaign id (letters, digits, _ . - only)"))
+        .when(pl.col("snapshot_time").is_null())
+        .then(pl.lit("unparsable snapshot time"))
+        .when(pl.col("created").is_null() & ~_blank(text["created"]))
+        .then(pl.lit("unparsable created time"))
+        .when(pl.col("retry_scheduled").is_null() & ~_blank(text["retry_scheduled"]))
+        .then(pl.lit("unparsable retry scheduled time"))
+        .when(pl.col("retry_count").is_null() & ~_blank(text["retry_count"]))
+        .then(pl.lit("retry count is not a whole number"))
+        .otherwise(None)
+        .alias("reason")
+    )
+
+
+def file_rows(
+    frame: pl.DataFrame, *, campaign: pl.Expr, snapshot_time: pl.Expr, config: Config
+) -> pl.DataFrame:
+    """A file's rows (text columns, ``source_row``, and no ``phone``: see ``hash_phones``) ->
+    normalised rows with ``reason``. Keeps the text of each time column (``<name>_text``) for
+    the quarantine file."""
+    tz = config.timezone
+    frame = frame.with_columns(
+        campaign.alias("campaign_id"), snapshot_time.alias("snapshot_time_text")
+    )
+    frame = frame.rename({c: f"{c}_text" for c in _OPTIONAL if c in frame.columns})
+    text = {
+        c: pl.col(f"{c}_text") if f"{c}_text" in frame.columns else pl.lit(None, pl.String)
+        for c in _OPTIONAL
+    }
+    # Times are parsed column by column (parse_time_column: same result as parse_time, faster).
+    frame = frame.with_columns(
+        parse_time_column(frame.get_column(src), tz).alias(f"_{dest}_parsed")
+        if src in frame.columns
+        else pl.lit(None, UTC_US).alias(f"_{dest}_parsed")
+        for dest, src in _TIMES.items()
+    )
+    state, legacy = state_exprs_for(
+        frame.get_column("state"), pl.col("state"), legacy_state=config.legacy_state
+    )
+    parsed = (
+        frame.lazy()
+        .with_columns(
+            pl.col("contact_id").str.strip_chars().alias("contact_id"),
+            *[pl.col(f"_{dest}_parsed").alias(dest) for dest in _TIMES],
+            text["retry_count"].str.strip_chars().cast(pl.Int32, strict=False).alias("retry_count"),
+            state.alias("state_code"),
+            legacy.alias("legacy"),
+            text["phone_hash"].alias("phone_hash"),
+        )
+        .with_columns(_reason(text))
+        .collect()
+    )
+    return _mark_repeats(parsed)
+
+
+def _mark_repeats(checked: pl.DataFrame) -> pl.DataFrame:
+    """Among valid rows: a contact twice with different states is a conflict (all its rows are
+    quarantined: which one is true is unknown); the same contact and state again is a repeat.
+    (Skipped when no contact id repeats in the file: then every group has one row.)"""
+    if not checked.get_column("contact_id").is_duplicated().any():
+        return checked
+    group = ["campaign_id", "snapshot_time", "contact_id", "reason"]
+    valid = pl.col("reason").is_null()
+    return (
+        checked.lazy()
+        .with_columns(
+            pl.when(valid).then(pl.col("state_code").n_unique().over(group)).alias("_states"),
+            pl.when(valid).then(pl.col("source_row").rank("ordinal").over(group)).alias("_nth"),
+        )
+        .with_columns(
+            pl.when(pl.col("reason").is_not_null())
+            .then(pl.col("reason"))
+            .when(pl.col("_states") > 1)
+            .then(pl.lit("contact id appears more than once with different states"))
+            .when(pl.col("_nth") > 1)
+            .then(pl.lit(DUPLICATE))
+            .otherwise(None)
+            .alias("reason")
+        )
+        .drop("_states", "_nth")
+        .collect()
+    )
+
+
+def check_invalid_share(bad: pl.DataFrame, rows_read: int, limit: float, name: str) -> None:
+    """Reject the file (``IngestError``) when more than ``limit`` of its rows are invalid
+    (exact repeats do not count: they lose nothing)."""
+    invalid_rows = bad.filter(pl.col("reason") != DUPLICATE)
+    invalid = invalid_rows.height
+    if invalid <= limit * rows_read:
+        return
+    examples = "; ".join(
+        f"row {r['source_row']}: {r['reason']}" for r in invalid_rows.head(3).iter_rows(named=True)
+    )
+    raise IngestError(
+        name,
+        f"{invalid:,} of {rows_read:,} rows ({invalid / rows_read:.1%}) are invalid, "
+        f"more than the {limit:.0%} allowed (first: {examples})",
+        hint="Fix the export and ingest it again.",
+    )
+
+
+#: The columns of a quarantine file, from the normalised rows (text as it came).
+QUARANTINE_COLUMNS = {
+    "source_row": "source_row",
+    "reason": "reason",
+    "campaign_id": "campaign_id",
+    "snapshot_time_text": "snapshot_time",
+    "contact_id": "contact_id",
+    "state": "state",
+    "created_text": "created",
+    "retry_count_text": "retry_count",
+    "retry_scheduled_text": "retry_scheduled",
+    "phone_hash": "phone_hash",
+}
+
+
+def quarantine_rows(bad: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a quarantine file: the input's text and the reason, in input order."""
+    return bad.select(
+        pl.col(k).alias(v) for k, v in QUARANTINE_COLUMNS.items() if k in bad.columns
+    ).sort("source_row")
+
+
+def snapshot_columns(rows: pl.DataFrame, snapshot_id: str, source: str) -> pl.DataFrame:
+    """Good normalised rows -> the store's snapshot columns."""
+    return rows.select(
+        pl.lit(snapshot_id).alias("snapshot_id"),
+        "snapshot_time",
+        pl.lit(source).alias("source"),
+        "contact_id",
+        pl.col("state_code").alias("state"),
+        pl.col("state").alias("raw_state"),
+        "legacy",
+        "created",
+        "retry_count",
+        "retry_scheduled",
+        "phone_hash",
+    )
+
+
+def api_rows(
+    frame: pl.DataFrame,
+    *,
+    snapshot_id: str,
+    snapshot_time: datetime,
+    source: str,
+    config: Config,
+) -> pl.DataFrame:
+    """The API's identities (text columns as ``pipeline.sources.pull`` gives them) -> the store's
+    snapshot columns, by the same rules as files (states, times)."""
+    state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
+    tz = config.timezone
+    return (
+        frame.lazy()
+        .select(
+            pl.lit(snapshot_id).alias("snapshot_id"),
+            pl.lit(snapshot_time).cast(UTC_US).alias("snapshot_time"),
+            pl.lit(source).alias("source"),
+            pl.col("id").alias("contact_id"),
+            state.alias("state"),
+            pl.col("state").alias("raw_state"),
+            legacy.alias("legacy"),
+            parse_time(pl.col("created"), tz).alias("created"),
+            pl.col("retryCount").cast(pl.Int32, strict=False).alias("retry_count"),
+            parse_time(pl.col("retryScheduledDate"), tz).alias("retry_scheduled"),
+            pl.lit(None, pl.String).alias("phone_hash"),
+        )
+        .collect()
+    )
