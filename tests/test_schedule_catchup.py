@@ -20,14 +20,8 @@ from schedule_helpers import (
     utc,
 )
 
-from pipeline.schedule.plan import (
-    CronExpr,
-    attempts_of,
-    fires_between,
-    gave_up,
-    last_fire,
-    next_fire,
-)
+from pipeline.core.cron import CronExpr, fires_between, last_fire, next_fire
+from pipeline.schedule.plan import attempts_of, gave_up
 
 PRAGUE = ZoneInfo("Europe/Prague")
 

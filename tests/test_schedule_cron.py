@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from schedule_helpers import utc
 
-from pipeline.schedule.plan import CronError, CronExpr, fires_between, last_fire, next_fire
+from pipeline.core.cron import CronExpr, fires_between, last_fire, next_fire
+from pipeline.core.errors import CronError
 
 PRAGUE = ZoneInfo("Europe/Prague")
 SPRING = date(2026, 3, 29)  # 02:00 CET -> 03:00 CEST

@@ -12,8 +12,9 @@ import click
 from pipeline.cli.context import AsOf, Context, pass_ctx
 from pipeline.core.clock import now as wall_now
 from pipeline.core.clock import parse_iso
+from pipeline.core.cron import next_fire
 from pipeline.core.errors import PipelineError
-from pipeline.schedule.plan import attempts_of, gave_up, next_fire, plan, policy_of
+from pipeline.schedule.plan import attempts_of, gave_up, plan, policy_of
 from pipeline.schedule.runner import (
     Abandon,
     Scheduler,

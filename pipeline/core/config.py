@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline.core.errors import ConfigError
+from pipeline.core.cron import CronExpr, zone
+from pipeline.core.errors import ConfigError, ScheduleError
+
+#: The kinds of job the scheduler knows.
+KINDS = ("ingest", "export", "build", "report", "retention")
 
 ENV_PREFIX = "CAMPAIGN_REPORTS_"
 PHONE_KEY_ENV = "CAMPAIGN_REPORTS_PHONE_HMAC_KEY"
@@ -245,9 +249,44 @@ def _jobs(tables: Any, path: Path | None) -> tuple[JobConfig, ...]:
 
 
 def _validate_schedule(cfg: Config) -> None:
-    from pipeline.schedule.plan import validate_jobs  # cron parsing lives with the scheduler
-
     validate_jobs(cfg)
+
+
+def validate_jobs(config: Config) -> None:
+    """Check ``[schedule]`` and every ``[[jobs]]`` entry; raises ``ConfigError``."""
+    s = config.schedule
+    if s.timezone:
+        try:
+            ZoneInfo(s.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"schedule.timezone {s.timezone!r} is not a known IANA time zone"
+            ) from None
+    if s.catch_up_days < 1:
+        raise ConfigError("schedule.catch_up_days must be at least 1")
+    if s.retry_minutes <= 0:
+        raise ConfigError("schedule.retry_minutes must be above 0")
+    if s.max_attempts < 1:
+        raise ConfigError("schedule.max_attempts must be at least 1")
+    names: set[str] = set()
+    for n, jc in enumerate(config.jobs, start=1):
+        where = f"job {n} ({jc.name or jc.kind or 'no name'})"
+        if jc.kind not in KINDS:
+            raise ConfigError(f"{where}: kind {jc.kind!r} is not one of {', '.join(KINDS)}")
+        if not jc.cron:
+            raise ConfigError(f'{where}: cron is missing, e.g. cron = "0 6 * * *"')
+        if jc.name in names:
+            raise ConfigError(f"{where}: the name {jc.name!r} is used twice; give each job a name")
+        names.add(jc.name)
+        if jc.catch_up not in ("", "each", "latest"):
+            raise ConfigError(f'{where}: catch_up {jc.catch_up!r} must be "each" or "latest"')
+        if jc.day_lag < 0:
+            raise ConfigError(f"{where}: day_lag must be 0 or more")
+        try:
+            CronExpr.parse(jc.cron)
+            zone(jc.timezone or config.schedule.timezone or config.timezone)
+        except ScheduleError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 #: A DuckDB memory size: a number and a unit.

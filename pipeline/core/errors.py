@@ -66,3 +66,11 @@ class WarehouseError(PipelineError):
 
 class QueryError(WarehouseError):
     """An SQL file or an ad-hoc query failed."""
+
+
+class ScheduleError(PipelineError):
+    """A cron expression or a job's settings are wrong, or the scheduler cannot start."""
+
+
+class CronError(ScheduleError):
+    """A cron expression cannot be parsed."""

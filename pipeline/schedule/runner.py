@@ -44,11 +44,10 @@ from pipeline.core.clock import iso, iso_ms, parse_iso
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.console import Console
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import PipelineError, ScheduleError
 from pipeline.schedule.plan import (
     Due,
     Job,
-    ScheduleError,
     attempts_of,
     next_wakeup,
     plan,
