@@ -23,6 +23,7 @@ lint: $(STAMP) ## ruff (lint and format check) and mypy over pipeline/
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/ruff format --check pipeline tests bench
 	$(BIN)/mypy pipeline
+	$(BIN)/lint-imports --no-cache
 
 test: lint ## lint, type check, then the tests
 	$(BIN)/pytest -n 2 -q
