@@ -22,7 +22,7 @@ from export_helpers import (
     tenant_fixture,  # noqa: F401  (the tenant fixture)
 )
 
-from pipeline.sources.mluvii_api import (
+from pipeline.sources.api_errors import (
     ApiAuthError,
     ApiDeadlineExceeded,
     ApiRetryAfterTooLong,

@@ -18,7 +18,8 @@ from typing import Any
 
 import polars as pl
 
-from pipeline.sources.mluvii_api import ApiError, MluviiClient
+from pipeline.sources.api_errors import ApiError
+from pipeline.sources.mluvii_api import MluviiClient
 
 log = logging.getLogger("campaign_reports.export")
 

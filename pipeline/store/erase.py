@@ -18,8 +18,9 @@ from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.durable import atomic_write
 from pipeline.core.errors import PipelineError
-from pipeline.store.snapshots import SnapshotMeta, Store, Writer
+from pipeline.store.snapshots import SnapshotMeta, Store
 from pipeline.store.suppression import add_suppression
+from pipeline.store.writer import Writer
 
 
 class EraseError(PipelineError):

@@ -38,7 +38,8 @@ from pipeline.core.errors import PipelineError
 from pipeline.normalize.rows import api_rows
 from pipeline.normalize.suppression import drop_suppressed
 from pipeline.normalize.times import parse_time_text
-from pipeline.sources.mluvii_api import ApiAuthError, ApiError, MluviiClient
+from pipeline.sources.api_errors import ApiAuthError, ApiError
+from pipeline.sources.mluvii_api import MluviiClient
 from pipeline.sources.pull import (
     SOURCE,
     Pull,
@@ -47,8 +48,9 @@ from pipeline.sources.pull import (
     pull_campaign,
     whatsapp_campaigns,
 )
-from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for, stage_new
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
+from pipeline.store.writer import stage_new
 
 #: How long a finished pull waits for the store's lock (an ingest may hold it) before the
 #: campaign counts as failed for this run.

@@ -35,15 +35,9 @@ from pipeline.normalize.rows import (
 )
 from pipeline.normalize.suppression import drop_suppressed
 from pipeline.sources.files import read_file
-from pipeline.store.snapshots import (
-    SnapshotMeta,
-    Staged,
-    Store,
-    Writer,
-    snapshot_id_for,
-    stage_new,
-)
+from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
+from pipeline.store.writer import Staged, Writer, stage_new
 
 INGEST_LOG = Path("logs") / "ingest.jsonl"
 

@@ -22,27 +22,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-import pipeline.core.faults as faults
-from pipeline.core.clock import iso_utc, now, parse_iso
+from pipeline.core.clock import iso_utc, parse_iso
 from pipeline.core.durable import (
     JsonlLog,
-    atomic_write,
     file_lock,
-    fsync_path,
-    remove_stale_temps,
-    write_durably,
 )
-from pipeline.core.errors import SnapshotConflict, StoreError, StoreLocked
+from pipeline.core.errors import StoreError, StoreLocked
+
+if TYPE_CHECKING:
+    from pipeline.store.writer import Writer
 
 MANIFEST = "manifest.jsonl"
 CAMPAIGNS = "campaigns.json"
@@ -99,19 +95,6 @@ class SnapshotMeta:
     @property
     def time(self) -> datetime:
         return parse_iso(self.snapshot_time)
-
-
-@dataclass
-class Staged:
-    meta: SnapshotMeta
-    staged_path: Path
-
-
-@dataclass
-class CommitResult:
-    published: list[SnapshotMeta] = field(default_factory=list)
-    already_present: list[SnapshotMeta] = field(default_factory=list)
-    quarantine_file: str | None = None
 
 
 class Store:
@@ -241,192 +224,9 @@ class Store:
                 f"({holder}). Nothing was written; try again when it has finished."
             )
 
+        from pipeline.store.writer import Writer
+
         with file_lock(self.root / LOCK, what, busy=busy, wait=wait):
             writer = Writer(self)
             writer.recover()
             yield writer
-
-
-class Writer:
-    """Publishes snapshots and quarantine files. Only exists while the store's lock is held."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.staging = store.root / STAGING
-
-    def recover(self) -> None:
-        """Undo what a crashed writer left: renamed files the manifest does not list, staged
-        files, and a torn last manifest line."""
-        pending = self.staging / PENDING
-        if pending.exists():
-            try:
-                paths = json.loads(pending.read_text())
-            except (json.JSONDecodeError, OSError):
-                paths = []  # pending.json itself was torn: no rename had started
-            listed = self.store.listed_paths()
-            for rel in paths:
-                if rel not in listed:
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.store.root / rel).unlink()
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        self.staging.mkdir(parents=True)
-        self.store._manifest.repair()
-        remove_stale_temps(self.store.root, CAMPAIGNS)
-
-    def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
-        """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
-        missing = set(SNAPSHOT_SCHEMA) - set(frame.columns)
-        if missing:
-            raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
-        path = self.staging / f"{meta.snapshot_id}.parquet"
-        frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
-            "contact_id"
-        ).write_parquet(path, compression="zstd", statistics=True)
-        faults.point("staged-written")
-        fsync_path(path)
-        return Staged(meta=meta, staged_path=path)
-
-    def stage_quarantine(self, frame: pl.DataFrame) -> Path:
-        path = self.staging / "quarantine.csv"
-        frame.write_csv(path)
-        fsync_path(path)
-        return path
-
-    def record_campaigns(self, info: dict[str, dict[str, Any]]) -> None:
-        """Merge what is known of campaigns (name, channel, started, finished) into
-        ``campaigns.json``, atomically (written aside, fsynced, renamed)."""
-        if not info:
-            return
-        merged = self.store.campaigns()
-        for cid, fields_ in info.items():
-            merged[str(cid)] = {**merged.get(str(cid), {}), **fields_}
-        atomic_write(
-            self.store.root / CAMPAIGNS,
-            json.dumps(merged, ensure_ascii=False, indent=1, sort_keys=True),
-        )
-
-    def check(self, meta: SnapshotMeta, published: dict[str, SnapshotMeta]) -> bool:
-        """True if this snapshot is new; False if the same input is already published.
-        Raises ``SnapshotConflict`` if different input for the same campaign and time is."""
-        old = published.get(meta.snapshot_id)
-        if old is None:
-            return True
-        if old.fingerprint == meta.fingerprint:
-            return False
-        raise SnapshotConflict(
-            f"campaign {meta.campaign_id} at {meta.snapshot_time} is already published from "
-            f"{old.input or old.source!r} (snapshot {old.snapshot_id}), and {meta.input!r} has "
-            "different content for the same campaign and time. Nothing was written; a snapshot "
-            "is never changed once published."
-        )
-
-    def commit(
-        self,
-        staged: list[Staged],
-        *,
-        input_name: str,
-        quarantine: Path | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> CommitResult:
-        """Publish staged snapshots (and a quarantine file) as one manifest line."""
-        result = CommitResult()
-        if not staged and quarantine is None:
-            return result
-        committed_at = iso_utc(now())
-        commit_id = hashlib.sha256(
-            (input_name + "".join(s.meta.snapshot_id for s in staged) + committed_at).encode()
-        ).hexdigest()[:16]
-        moves: list[tuple[Path, str]] = []
-        metas = []
-        for s in staged:
-            meta = SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at})
-            metas.append(meta)
-            moves.append((s.staged_path, meta.path))
-        quarantine_rel = None
-        if quarantine is not None:
-            stem = Path(input_name).name.rsplit(".", 1)[0][:80] or "input"
-            quarantine_rel = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
-            moves.append((quarantine, quarantine_rel))
-
-        pending = self.staging / PENDING
-        write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
-        faults.point("pending-written")
-        for src, rel in moves:
-            dest = self.store.root / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(src, dest)
-            fsync_path(dest.parent)
-            faults.point("renamed")
-        record = {
-            "v": MANIFEST_VERSION,
-            "commit_id": commit_id,
-            "committed_at": committed_at,
-            "input": input_name,
-            "quarantine_file": quarantine_rel,
-            "snapshots": [asdict(m) for m in metas],
-            **(extra or {}),
-        }
-        self.store._manifest.append(record, fault="manifest-half-written")
-        fsync_path(self.store.root)
-        faults.point("manifest-written")
-        pending.unlink()
-        result.published = metas
-        result.quarantine_file = quarantine_rel
-        return result
-
-    def commit_changes(
-        self,
-        *,
-        reason: str,
-        replaced: list[Staged] = (),  # type: ignore[assignment]
-        removed: list[SnapshotMeta] = (),  # type: ignore[assignment]
-        removed_quarantine: list[str] = (),  # type: ignore[assignment]
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        """Replace snapshots' files with rewritten ones and remove snapshots or quarantine files,
-        as one manifest line. Old files are deleted only after the line is durable; a crash
-        before it leaves the old state, after it the new one (``recover`` finishes the deletes).
-        """
-        if not (replaced or removed or removed_quarantine):
-            return
-        committed_at = iso_utc(now())
-        published = self.store.published_ids()
-        new_metas = [
-            SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in replaced
-        ]
-        obsolete = [published[s.meta.snapshot_id].path for s in replaced]
-        obsolete += [m.path for m in removed] + list(removed_quarantine)
-        pending = self.staging / PENDING
-        write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
-        for s, meta in zip(replaced, new_metas, strict=True):
-            dest = self.store.root / meta.path
-            os.replace(s.staged_path, dest)
-            fsync_path(dest.parent)
-        record = {
-            "v": MANIFEST_VERSION,
-            "commit_id": hashlib.sha256((reason + committed_at).encode()).hexdigest()[:16],
-            "committed_at": committed_at,
-            "input": reason,
-            "replaced": [asdict(m) for m in new_metas],
-            "removed": [m.snapshot_id for m in removed],
-            "removed_quarantine": list(removed_quarantine),
-            **(extra or {}),
-        }
-        self.store._manifest.append(record)
-        faults.point("changes-committed")
-        for rel in obsolete:
-            with contextlib.suppress(FileNotFoundError):
-                (self.store.root / rel).unlink()
-        pending.unlink()
-
-
-def stage_new(
-    writer: Writer, meta: SnapshotMeta, rows: pl.DataFrame, published: dict[str, SnapshotMeta]
-) -> Staged | None:
-    """The one step of every load path (files and the API) before the commit: stage the
-    snapshot's rows, or None when the same input is already published (``SnapshotConflict``
-    when different input for the same campaign and time is)."""
-    if not writer.check(meta, published):
-        return None
-    return writer.stage_snapshot(meta, rows)
