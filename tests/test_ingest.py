@@ -187,7 +187,7 @@ def test_more_than_one_percent_invalid_rejects_the_whole_file(tmp_path, data_dir
     assert "row 2: missing contact id" in str(r.error)
     assert store_listing(data_dir) == before
     # the rejection is logged with its accounting
-    last = json.loads((data_dir / "logs" / "ingest.jsonl").read_text().splitlines()[-1])
+    last = json.loads((data_dir / "logs" / "loads.jsonl").read_text().splitlines()[-1])
     assert (last["status"], last["rows_read"], last["file"]) == ("rejected", 100, str(f))
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import json
 import signal
 import threading
 import traceback
@@ -40,7 +39,7 @@ from typing import Any
 
 import pipeline.core.durable as durable
 import pipeline.core.faults as faults
-from pipeline.core.clock import iso, iso_ms, parse_iso
+from pipeline.core.clock import iso, iso_ms
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.console import Console
@@ -54,6 +53,7 @@ from pipeline.schedule.plan import (
     policy_of,
     resolve_job,
 )
+from pipeline.store.loads import LoadLog
 from pipeline.store.runlog import RunLog, RunRecord
 from pipeline.store.snapshots import Store
 
@@ -167,54 +167,25 @@ def _inbox_files(inbox: Path) -> list[Path]:
     return out
 
 
-def _seen_files(runlog: RunLog, job_name: str) -> set[tuple[str, int, int]]:
-    seen = set()
-    for r in runlog.records():
-        if r.job == job_name:
-            for item in r.detail.get("files", []):
-                with contextlib.suppress(TypeError, ValueError):
-                    seen.add((str(item[0]), int(item[1]), int(item[2])))
-    return seen
-
-
-def _ingested_elsewhere(data_dir: Path) -> dict[Path, float]:
-    """Files that ``ingest`` (the command, the demo) logged as loaded in logs/ingest.jsonl:
-    path -> when (POSIX time). Best effort: a path that cannot be resolved is left out."""
-    out: dict[Path, float] = {}
-    try:
-        lines = (Path(data_dir) / "logs" / "ingest.jsonl").read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
-        return out
-    for line in lines.splitlines():
-        with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError, OSError):
-            item = json.loads(line)
-            if item.get("status") == "ok":
-                path = Path(item["file"]).resolve()
-                out[path] = max(out.get(path, 0.0), parse_iso(item["at"]).timestamp())
-    return out
-
-
 def run_ingest(ctx: JobContext) -> JobResult:
     """Ingest the inbox's new files, one by one, stopping after the current file when asked to.
 
-    New: its path, size and modification time are not in an earlier run of this job, and
-    logs/ingest.jsonl has no successful ingest of it since it was last modified (so files that
-    ``campaign-reports ingest`` or the demo loaded are not read again). A rejected file is logged
-    and not tried again until it changes."""
+    New: the load log (``pipeline.store.loads``) has no record of this version of it (path, size
+    and modification time), so files that ``campaign-reports ingest`` or the demo loaded are not
+    read again. A rejected file is logged and not tried again until it changes."""
     ingest_files = stage("ingest")
     from pipeline.store.ingest import IngestOptions
 
     inbox = inbox_path(ctx.config, ctx.job)
     inbox.mkdir(parents=True, exist_ok=True)
-    seen = _seen_files(ctx.runlog, ctx.job.name)
-    elsewhere = _ingested_elsewhere(ctx.config.data_dir)
+    loads = LoadLog(ctx.config.data_dir)
+    seen = loads.loaded_files()
     todo = []
     for p in _inbox_files(inbox):
-        st = p.stat()
-        key = (p.relative_to(inbox).as_posix(), st.st_size, st.st_mtime_ns)
-        if key in seen or elsewhere.get(p.resolve(), -1.0) >= st.st_mtime:
+        if not loads.is_new(p, seen):
             continue
-        todo.append((p, key))
+        st = p.stat()
+        todo.append((p, (p.relative_to(inbox).as_posix(), st.st_size, st.st_mtime_ns)))
     result = JobResult(detail={"inbox": str(inbox), "files": []})
     rejected = []
     for path, key in todo:
@@ -238,7 +209,7 @@ def run_ingest(ctx: JobContext) -> JobResult:
         result.message = f"no new files in {inbox}"
     if rejected:
         result.error = (
-            f"{len(rejected)} of {len(todo)} file(s) rejected (each listed in logs/ingest.jsonl); "
+            f"{len(rejected)} of {len(todo)} file(s) rejected (each listed in logs/loads.jsonl); "
             f"the first: {rejected[0]}"
             + (f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else "")
         )

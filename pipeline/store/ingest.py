@@ -9,6 +9,7 @@ are invalid. Unknown states are loaded as ``other`` and counted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,11 +19,10 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.core.catalog import OTHER
-from pipeline.core.clock import iso_utc, now
+from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.csvsafe import neutralise_frame
-from pipeline.core.durable import JsonlLog
 from pipeline.core.errors import PipelineError
 from pipeline.normalize.rows import (
     DUPLICATE,
@@ -35,11 +35,10 @@ from pipeline.normalize.rows import (
 )
 from pipeline.normalize.suppression import drop_suppressed
 from pipeline.sources.files import read_file
+from pipeline.store.loads import LoadLog, file_identity
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
 from pipeline.store.writer import Staged, Writer, stage_new
-
-INGEST_LOG = Path("logs") / "ingest.jsonl"
 
 
 @dataclass
@@ -155,16 +154,20 @@ def ingest_files(
             except PipelineError as exc:
                 report.error = exc
             console.info(report.summary())
-            _log_report(store, report)
+            _log_report(store, report, path, opts.source)
             reports.append(report)
     return reports
 
 
-def _log_report(store: Store, report: FileReport) -> None:
-    """Append the file's accounting to ``logs/ingest.jsonl`` (rejections included)."""
+def _log_report(store: Store, report: FileReport, path: Path, source: str) -> None:
+    """Record the file's accounting in the load log (rejections included)."""
+    identity: dict[str, object] = {}
+    with contextlib.suppress(OSError):
+        identity = file_identity(path)
     record = {
-        "at": iso_utc(now()),
+        "source": source,
         "file": report.path,
+        **identity,
         "status": "ok" if report.ok else "rejected",
         "rows_read": report.rows_read,
         "rows_loaded": report.rows_loaded,
@@ -177,7 +180,7 @@ def _log_report(store: Store, report: FileReport) -> None:
         "quarantine_file": report.quarantine_file,
         "error": str(report.error) if report.error else None,
     }
-    JsonlLog(store.root / INGEST_LOG).append(record)
+    LoadLog(store.root).append(record)
 
 
 def ingest_one(
