@@ -536,7 +536,7 @@ def test_views_and_columns_carry_comments(tenant: Config) -> None:
 
 
 def test_every_query_file_has_a_header(tenant: Config) -> None:
-    from pipeline.warehouse.build import QUERY_ORDER, queries_dir
+    from pipeline.warehouse.sql import QUERY_ORDER, queries_dir
 
     for path in [queries_dir() / name for name in QUERY_ORDER]:
         head = path.read_text().lstrip()
@@ -544,7 +544,7 @@ def test_every_query_file_has_a_header(tenant: Config) -> None:
 
 
 def test_no_wall_clock_in_sql() -> None:
-    from pipeline.warehouse.build import QUERY_ORDER, queries_dir
+    from pipeline.warehouse.sql import QUERY_ORDER, queries_dir
 
     files = [queries_dir() / n for n in QUERY_ORDER] + sorted(
         (queries_dir() / "build").glob("*.sql")
