@@ -315,7 +315,7 @@ def test_a_broken_sql_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     before = query(config, "SELECT count(*) FROM snapshot_log")
     broken = tmp_path / "queries"
     shutil.copytree(queries_dir(), broken)
-    (broken / "funnel.sql").write_text(
+    (broken / "views" / "funnel.sql").write_text(
         "-- funnel: broken\nCREATE OR REPLACE VIEW funnel AS SELEC 1;\n"
     )
     monkeypatch.setenv(QUERIES_ENV, str(broken))
@@ -348,10 +348,10 @@ def test_changed_tables_rebuild_in_full_changed_views_do_not(
     shutil.copytree(queries_dir(), copy)
     monkeypatch.setenv(QUERIES_ENV, str(copy))
     assert build(config, Console.silent()).full is False
-    with (copy / "funnel.sql").open("a") as fh:
+    with (copy / "views" / "funnel.sql").open("a") as fh:
         fh.write("\n-- a view changed\n")
     assert build(config, Console.silent()).full is False
-    with (copy / "schema.sql").open("a") as fh:
+    with (copy / "tables" / "schema.sql").open("a") as fh:
         fh.write("\n-- a table changed\n")
     assert build(config, Console.silent()).full is True
     assert build(config, Console.silent()).full is False

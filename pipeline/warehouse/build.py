@@ -9,13 +9,13 @@ merges its contacts' funnel milestones into ``milestones`` and marks its snapsho
 in ``daily_dirty``; at the end one step (``queries/build/daily_step.sql``) redoes those days' rows
 of ``daily_state`` and ``daily_moves`` (what the views ``campaign_daily`` and ``state_transitions``
 read), reading only the history since the earliest of them. The views and table macros of
-``queries/*.sql`` are re-created when those files change. The result equals a full rebuild
-(``full=True``, written aside and renamed into place). A snapshot older than its campaign's newest
-processed one, or one that retention removed or an erasure rewrote, makes that campaign rebuild
-from its snapshots; a change to the tables or build steps (``schema.sql``, ``queries/build/``), the
-state catalog or the time zone makes the next build a full one. Incomplete snapshots are logged and
-kept out of the history. A snapshot must list each contact once (ingest guarantees it); one that
-does not stops the build with an error naming it.
+queries/ are re-created when those files change. The result equals a full rebuild (``full=True``,
+written aside and renamed into place). A snapshot older than its campaign's newest processed one,
+or one that retention removed or an erasure rewrote, makes that campaign rebuild from its
+snapshots; a change to the tables or build steps (``queries/tables/``, ``queries/build/``), the
+state catalog or the time zone makes the next build a full one. Incomplete snapshots are logged
+and kept out of the history. A snapshot must list each contact once (ingest guarantees it); one
+that does not stops the build with an error naming it.
 
 After each build the analyst copy is published (``pipeline.warehouse.analyst``).
 """
@@ -109,7 +109,7 @@ def build(
     with _build_lock(target.parent):
         if not full and target.exists() and schema_changed(target, config.timezone):
             console.info(
-                "the warehouse's tables or build steps (queries/schema.sql, queries/build/), the "
+                "the warehouse's tables or build steps (queries/tables/, queries/build/), the "
                 "state catalog or the time zone changed since the last build: rebuilding it in full"
             )
             full = True
@@ -156,7 +156,7 @@ def _build_into(
 ) -> None:
     """The build's steps (``pipeline.warehouse.steps``) on the open warehouse, or on the new file
     of a full rebuild."""
-    # tables, views and macros first (schema.sql makes the tables the steps below fill); an
+    # tables, views and macros first (tables/ makes the tables the steps below fill); an
     # incremental build skips this when queries/ has not changed since the last build
     create_views(con, config.timezone, force=result.full)
     steps.register_inputs(con, store, config)

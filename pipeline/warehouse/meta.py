@@ -1,5 +1,5 @@
 """What a warehouse was built from, kept in its table ``warehouse_meta``, and when that forces a
-full rebuild: a change to the tables or build steps (``schema.sql``, ``queries/build/``), the
+full rebuild: a change to the tables or build steps (``queries/tables/``, ``queries/build/``), the
 state catalog or the time zone."""
 
 from __future__ import annotations
@@ -11,22 +11,22 @@ import duckdb
 
 from pipeline.core.catalog import load_catalog
 from pipeline.warehouse.db import connect, first_row
-from pipeline.warehouse.sql import queries_dir, query_files, run_sql_file
+from pipeline.warehouse.sql import checked_root, folder_files, query_files, run_sql_file, sql_name
 
 
-def _digest(paths: list[Path]) -> str:
+def _digest(paths: list[Path], root: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(sql_name(path, root).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
 def schema_digest(timezone: str, folder: Path | None = None) -> str:
-    """Hash of what decides the stored tables' shape and content: schema.sql, queries/build/, the
-    state catalog (milestones use its funnel ranks) and the time zone (the daily tables' days).
-    When it changes, the next build is a full rebuild."""
-    root = folder or queries_dir()
-    files = _digest([root / "schema.sql", *sorted((root / "build").glob("*.sql"))])
+    """Hash of what decides the stored tables' shape and content: queries/tables/,
+    queries/build/, the state catalog (milestones use its funnel ranks) and the time zone (the
+    daily tables' days). When it changes, the next build is a full rebuild."""
+    root = checked_root(folder)
+    files = _digest(folder_files(root, ("tables", "build")), root)
     catalog = load_catalog().frame().write_csv()
     return hashlib.sha256("\0".join((files, catalog, timezone)).encode()).hexdigest()
 
@@ -42,18 +42,19 @@ def create_views(
     files are the same as at the last build (their hash is kept in ``warehouse_meta``).
     ``timezone`` is the configured one (part of ``schema_digest``). Returns True if the files
     were run."""
-    files = query_files(folder)
-    digest = _digest(files)
+    root = checked_root(folder)
+    files = query_files(root)
+    digest = _digest(files, root)
     con.execute("CREATE TABLE IF NOT EXISTS warehouse_meta (key VARCHAR, value VARCHAR)")
     row = first_row(con, "SELECT value FROM warehouse_meta WHERE key = 'queries_sha256'")
     if not force and row is not None and row[0] == digest:
         return False
     for path in files:
-        run_sql_file(con, path.name, folder=path.parent)
+        run_sql_file(con, sql_name(path, root), folder=root)
     con.execute("DELETE FROM warehouse_meta")
     con.execute(
         "INSERT INTO warehouse_meta VALUES ('queries_sha256', ?), ('schema_sha256', ?)",
-        [digest, schema_digest(timezone, files[0].parent)],
+        [digest, schema_digest(timezone, root)],
     )
     return True
 
