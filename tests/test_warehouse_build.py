@@ -338,25 +338,6 @@ def test_tiny_tenant_table_is_consistent() -> None:
     assert all(len(v) == 4 for v in TINY_A.values())
 
 
-def test_changed_tables_rebuild_in_full_changed_views_do_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = make_config(tmp_path / "data")
-    ingest_snapshot(config, "A", S1, tiny_rows(0))
-    build_quiet(config)
-    copy = tmp_path / "queries"
-    shutil.copytree(queries_dir(), copy)
-    monkeypatch.setenv(QUERIES_ENV, str(copy))
-    assert build(config, Console.silent()).full is False
-    with (copy / "views" / "funnel.sql").open("a") as fh:
-        fh.write("\n-- a view changed\n")
-    assert build(config, Console.silent()).full is False
-    with (copy / "tables" / "schema.sql").open("a") as fh:
-        fh.write("\n-- a table changed\n")
-    assert build(config, Console.silent()).full is True
-    assert build(config, Console.silent()).full is False
-
-
 def test_an_erased_contact_leaves_the_warehouse(tmp_path: Path) -> None:
     retention = pytest.importorskip("pipeline.store.retention")
     if not hasattr(retention, "erase_contact"):
@@ -398,6 +379,7 @@ def test_a_new_time_zone_rebuilds_the_daily_tables_in_full(tmp_path: Path) -> No
     utc = replace(config, timezone="UTC")
     result = build(utc, Console.silent())
     assert result.full
+    assert result.reason == "the time zone changed from Europe/Prague to UTC"
     # in UTC, S1 and S2 are on Oct 24 (S2 last), S3 and S4 on Oct 25 (S4 last)
     assert days_of_a(utc) == [(date(2026, 10, 24), "24 22:30"), (date(2026, 10, 25), "25 23:30")]
     assert stored_differences(utc) == NO_STORED_DIFFERENCES

@@ -9,13 +9,14 @@ merges its contacts' funnel milestones into ``milestones`` and marks its snapsho
 in ``daily_dirty``; at the end one step (``queries/build/daily_step.sql``) redoes those days' rows
 of ``daily_state`` and ``daily_moves`` (what the views ``campaign_daily`` and ``state_transitions``
 read), reading only the history since the earliest of them. The views and table macros of
-queries/ are re-created when those files change. The result equals a full rebuild (``full=True``,
-written aside and renamed into place). A snapshot older than its campaign's newest processed one,
-or one that retention removed or an erasure rewrote, makes that campaign rebuild from its
-snapshots; a change to the tables or build steps (``queries/tables/``, ``queries/build/``), the
-state catalog or the time zone makes the next build a full one. Incomplete snapshots are logged
-and kept out of the history. A snapshot must list each contact once (ingest guarantees it); one
-that does not stops the build with an error naming it.
+queries/ are re-created when those files change. The result equals a full rebuild
+(``full=True``, written aside and renamed into place). A snapshot older than its campaign's newest
+processed one, or one that retention removed or an erasure rewrote, makes that campaign rebuild
+from its snapshots; a change to what the stored tables are built from (the files of
+``queries/tables/``, ``queries/formulas/`` and ``queries/build/``, the state catalog, the time zone
+or the package version: ``pipeline.warehouse.meta``) makes the next build a full one, and it says
+why. Incomplete snapshots are logged and kept out of the history. A snapshot must list each
+contact once (ingest guarantees it); one that does not stops the build with an error naming it.
 
 After each build the analyst copy is published (``pipeline.warehouse.analyst``).
 """
@@ -40,7 +41,7 @@ from pipeline.store.snapshots import Store
 from pipeline.warehouse import steps
 from pipeline.warehouse.analyst import publish_analyst_copy
 from pipeline.warehouse.db import LOCK_FILE, WAREHOUSE_FILE, connect, first_row, warehouse_paths
-from pipeline.warehouse.meta import create_views, schema_changed
+from pipeline.warehouse.meta import create_views, rebuild_reason
 
 #: A build applies new snapshots in chunks of about this many rows (memory stays bounded).
 BATCH_ROWS = 4_000_000
@@ -62,6 +63,8 @@ class BuildResult:
     campaigns_rebuilt: list[str] = field(default_factory=list)
     history_rows: int = 0
     seconds: float = 0.0
+    #: Why the build was a full rebuild though none was asked for ("" otherwise).
+    reason: str = ""
 
     def summary(self) -> str:
         kind = "full rebuild" if self.full else "incremental build"
@@ -107,18 +110,15 @@ def build(
     target, analyst = warehouse_paths(config)
     start = time.perf_counter()
     with _build_lock(target.parent):
-        if not full and target.exists() and schema_changed(target, config.timezone):
-            console.info(
-                "the warehouse's tables or build steps (queries/tables/, queries/build/), the "
-                "state catalog or the time zone changed since the last build: rebuilding it in full"
-            )
-            full = True
-        full = full or not target.exists()
+        reason = None if full else rebuild_reason(target, config.timezone)
+        if reason:
+            console.info(f"Full rebuild: {reason}")
+        full = full or reason is not None
         path = target.with_name(WAREHOUSE_FILE + ".full-tmp") if full else target
         if full:
             for leftover in (path, Path(str(path) + ".wal")):
                 leftover.unlink(missing_ok=True)
-        result = BuildResult(full=full, warehouse=target, analyst=analyst)
+        result = BuildResult(full=full, warehouse=target, analyst=analyst, reason=reason or "")
         con = connect(path, memory_limit=config.memory_limit)
         try:
             _build_into(con, store, config, console, result, batch_rows)
