@@ -110,11 +110,17 @@ def step_ingest(data: Path, folder: Path) -> dict:
 def step_build(data: Path, full: bool) -> dict:
     """``build``, with its time broken down by SQL statement (same statements, same order)."""
     import pipeline.warehouse.build as wh
+    import pipeline.warehouse.steps as steps
     from pipeline.core.console import Console
     from pipeline.store.snapshots import Store
+    from pipeline.warehouse.sql import read_query
 
     phases: dict[str, float] = defaultdict(float)
-    run_sql_file, publish, create_views = wh.run_sql_file, wh.publish_analyst_copy, wh.create_views
+    run_sql_file, publish, create_views = (
+        steps.run_sql_file,
+        wh.publish_analyst_copy,
+        wh.create_views,
+    )
     manifest_frame = Store.manifest_frame
 
     def timed(label: str, fn: Any) -> Any:
@@ -130,14 +136,14 @@ def step_build(data: Path, full: bool) -> dict:
     def run_split(con: Any, name: str, params: Any = None, folder: Any = None) -> None:
         if params is not None or not name.startswith("build/"):
             return run_sql_file(con, name, params, folder)
-        _, sql = wh.read_query(name, folder)
+        _, sql = read_query(name, folder)
         for stmt in con.extract_statements(sql):
             label = f"{name}: {' '.join(_head(stmt.query))}"
             t = time.perf_counter()
             con.execute(stmt)
             phases[label] += time.perf_counter() - t
 
-    wh.run_sql_file = run_split  # type: ignore[assignment]
+    steps.run_sql_file = run_split  # type: ignore[assignment]
     wh.publish_analyst_copy = timed("publish analyst copy", publish)
     wh.create_views = timed("create views (queries/*.sql)", create_views)
     Store.manifest_frame = timed("read manifest", manifest_frame)  # type: ignore[method-assign]

@@ -215,7 +215,7 @@ def render_tenant(tmp: Path, **kw: object) -> tuple[Config, object]:
 
 
 def analyst(cfg: Config):  # type: ignore[no-untyped-def]
-    from pipeline.warehouse.build import open_analyst
+    from pipeline.warehouse.analyst import open_analyst
 
     return open_analyst(cfg)
 

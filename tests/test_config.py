@@ -79,7 +79,7 @@ def test_secrets_never_print():
 
 
 def test_memory_limit_is_checked_and_reaches_duckdb(tmp_path):
-    from pipeline.warehouse.build import connect
+    from pipeline.warehouse.db import connect
 
     with pytest.raises(ConfigError, match="memory_limit 'lots'"):
         load_config(write(tmp_path, 'memory_limit = "lots"\n'), environ={})

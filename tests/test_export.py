@@ -236,7 +236,8 @@ def test_campaign_names_from_the_api_reach_the_warehouse_and_the_report(
     from pipeline.core.config import Config
     from pipeline.core.console import Console
     from pipeline.report import render_day
-    from pipeline.warehouse.build import build, open_analyst
+    from pipeline.warehouse.analyst import open_analyst
+    from pipeline.warehouse.build import build
 
     run_export(fake, data_dir)
     known = Store(data_dir).campaigns()

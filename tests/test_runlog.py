@@ -90,7 +90,7 @@ def test_failures_since_and_last_ok(data_dir):
 
 def test_the_runs_view_reads_the_loaded_log():
     con = duckdb.connect()
-    con.execute((ROOT / "queries" / "runs.sql").read_text())
+    con.execute((ROOT / "queries" / "views" / "runs.sql").read_text())
     assert con.execute("SELECT count(*) FROM runs").fetchone() == (0,)  # works empty
 
 
@@ -111,7 +111,7 @@ def test_load_into_duckdb_and_query_runs(data_dir):
     )
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    con.execute((ROOT / "queries" / "runs.sql").read_text())
+    con.execute((ROOT / "queries" / "views" / "runs.sql").read_text())
     assert load_into_duckdb(con, data_dir) == 2
     rows = con.execute(
         'SELECT job, status, report_day, duration_s, "rows", error, attempt, '
@@ -274,7 +274,7 @@ def test_run_problems_lists_failures_and_catch_ups_since_the_previous_report(dat
     )
     log.append(record(ended="2026-11-27T16:00:05Z"))  # fine
     con = duckdb.connect()
-    con.execute((ROOT / "queries" / "runs.sql").read_text())
+    con.execute((ROOT / "queries" / "views" / "runs.sql").read_text())
     load_into_duckdb(con, data_dir)
     rows = con.execute(
         "SELECT kind, problem, missed, error FROM run_problems('2026-11-27')"

@@ -19,11 +19,13 @@ import duckdb
 import polars as pl
 import pytest
 
-import pipeline.warehouse.build as warehouse
+import pipeline.warehouse.steps as steps
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.store.snapshots import Store
-from pipeline.warehouse.build import RESULT_TABLES, WAREHOUSE_DIR, WAREHOUSE_FILE, build
+from pipeline.warehouse.build import build
+from pipeline.warehouse.db import WAREHOUSE_DIR, WAREHOUSE_FILE
+from pipeline.warehouse.steps import RESULT_TABLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from workload import Workload, mix32, write_days
@@ -50,7 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Config, list[tuple[
     per_day = []
     with pytest.MonkeyPatch.context() as mp:
         # the daily step one campaign at a time (100 contacts each)
-        mp.setattr(warehouse, "DAILY_BATCH_CONTACTS", 150)
+        mp.setattr(steps, "DAILY_BATCH_CONTACTS", 150)
         for day in range(TINY.days):
             written = write_days(TINY, data, range(day, day + 1))
             result = build(config, Console.silent(), batch_rows=1_500)

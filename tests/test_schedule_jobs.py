@@ -157,7 +157,8 @@ def test_three_days_down_with_the_real_stages(data_dir):
 
 
 def test_the_runs_view_is_in_the_analyst_copy(data_dir):
-    from pipeline.warehouse.build import build, open_analyst
+    from pipeline.warehouse.analyst import open_analyst
+    from pipeline.warehouse.build import build
 
     cfg = config(data_dir, (job("retention", ONCE),))
     build(cfg)
@@ -169,7 +170,8 @@ def test_the_runs_view_is_in_the_analyst_copy(data_dir):
 
 
 def test_the_build_loads_the_run_log_into_the_runs_view(data_dir):
-    from pipeline.warehouse.build import build, open_analyst
+    from pipeline.warehouse.analyst import open_analyst
+    from pipeline.warehouse.build import build
 
     clock = FakeClock(utc(2026, 11, 28, 9, 0))
     cfg = config(data_dir, (job("retention", ONCE),))

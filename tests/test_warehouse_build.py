@@ -34,19 +34,10 @@ from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.errors import QueryError, WarehouseError
 from pipeline.store.snapshots import HIVE_TYPES, Store, snapshot_id_for
-from pipeline.warehouse.build import (
-    ANALYST_FILE,
-    LOCK_FILE,
-    MAX_SNAPSHOTS_PER_CAMPAIGN,
-    QUERIES_ENV,
-    RESULT_TABLES,
-    WAREHOUSE_DIR,
-    WAREHOUSE_FILE,
-    WarehouseBusy,
-    build,
-    connect,
-    queries_dir,
-)
+from pipeline.warehouse.build import WarehouseBusy, build
+from pipeline.warehouse.db import ANALYST_FILE, LOCK_FILE, WAREHOUSE_DIR, WAREHOUSE_FILE, connect
+from pipeline.warehouse.sql import QUERIES_ENV, queries_dir
+from pipeline.warehouse.steps import MAX_SNAPSHOTS_PER_CAMPAIGN, RESULT_TABLES
 
 
 def warehouse_file(config: Config) -> Path:
@@ -324,7 +315,7 @@ def test_a_broken_sql_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     before = query(config, "SELECT count(*) FROM snapshot_log")
     broken = tmp_path / "queries"
     shutil.copytree(queries_dir(), broken)
-    (broken / "funnel.sql").write_text(
+    (broken / "views" / "funnel.sql").write_text(
         "-- funnel: broken\nCREATE OR REPLACE VIEW funnel AS SELEC 1;\n"
     )
     monkeypatch.setenv(QUERIES_ENV, str(broken))
@@ -345,25 +336,6 @@ def test_a_missing_snapshot_file_is_reported(tmp_path: Path) -> None:
 def test_tiny_tenant_table_is_consistent() -> None:
     # guard for the hand-computed tests: every contact has four entries
     assert all(len(v) == 4 for v in TINY_A.values())
-
-
-def test_changed_tables_rebuild_in_full_changed_views_do_not(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    config = make_config(tmp_path / "data")
-    ingest_snapshot(config, "A", S1, tiny_rows(0))
-    build_quiet(config)
-    copy = tmp_path / "queries"
-    shutil.copytree(queries_dir(), copy)
-    monkeypatch.setenv(QUERIES_ENV, str(copy))
-    assert build(config, Console.silent()).full is False
-    with (copy / "funnel.sql").open("a") as fh:
-        fh.write("\n-- a view changed\n")
-    assert build(config, Console.silent()).full is False
-    with (copy / "schema.sql").open("a") as fh:
-        fh.write("\n-- a table changed\n")
-    assert build(config, Console.silent()).full is True
-    assert build(config, Console.silent()).full is False
 
 
 def test_an_erased_contact_leaves_the_warehouse(tmp_path: Path) -> None:
@@ -406,6 +378,7 @@ def test_a_new_time_zone_rebuilds_the_daily_tables_in_full(tmp_path: Path) -> No
     utc = replace(config, timezone="UTC")
     result = build(utc, Console.silent())
     assert result.full
+    assert result.reason == "the time zone changed from Europe/Prague to UTC"
     # in UTC, S1 and S2 are on Oct 24 (S2 last), S3 and S4 on Oct 25 (S4 last)
     assert days_of_a(utc) == [(date(2026, 10, 24), "24 22:30"), (date(2026, 10, 25), "25 23:30")]
     assert stored_differences(utc) == NO_STORED_DIFFERENCES
@@ -468,24 +441,24 @@ def test_more_snapshots_of_a_campaign_than_one_chunk_holds(tmp_path: Path) -> No
 
 
 def test_steps_go_campaign_by_campaign_in_time_order() -> None:
-    from pipeline.warehouse.build import _chunks
+    from pipeline.warehouse.steps import chunks
 
     # (snapshot_id, campaign_id, time, path, rows, complete), in time order across campaigns
     snaps = [
         (f"{c}{t}", c, t, "", rows, True) for t in range(4) for c, rows in (("B", 5), ("A", 3))
     ]
-    steps = [[s[0] for s in chunk] for chunk in _chunks(snaps, batch_rows=10)]
+    steps = [[s[0] for s in chunk] for chunk in chunks(snaps, batch_rows=10)]
     # A's four (3 rows each: at most 10 rows a step), then B's four (5 rows each)
     assert steps == [["A0", "A1", "A2"], ["A3", "B0"], ["B1", "B2"], ["B3"]]
     many = [(f"A{t}", "A", t, "", 1, True) for t in range(MAX_SNAPSHOTS_PER_CAMPAIGN + 1)]
-    sizes = [len(chunk) for chunk in _chunks(many, batch_rows=10_000)]
+    sizes = [len(chunk) for chunk in chunks(many, batch_rows=10_000)]
     assert sizes == [MAX_SNAPSHOTS_PER_CAMPAIGN, 1]
 
 
 def test_a_build_stopped_before_the_daily_tables_is_finished_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipeline.warehouse.build as wh
+    import pipeline.warehouse.steps as wh
 
     config = make_config(tmp_path / "data", timezone="Europe/Prague")
     ingest_snapshot(config, "A", S1, tiny_rows(0))

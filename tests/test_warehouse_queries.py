@@ -536,19 +536,20 @@ def test_views_and_columns_carry_comments(tenant: Config) -> None:
 
 
 def test_every_query_file_has_a_header(tenant: Config) -> None:
-    from pipeline.warehouse.build import QUERY_ORDER, queries_dir
+    from pipeline.warehouse.sql import BUILD_FOLDER, folder_files, queries_dir, query_files
 
-    for path in [queries_dir() / name for name in QUERY_ORDER]:
+    for path in query_files() + folder_files(queries_dir(), (BUILD_FOLDER,)):
         head = path.read_text().lstrip()
         assert head.startswith(f"-- {path.stem}:"), f"{path.name} has no header naming it"
+        lines = head.splitlines()
+        header = " ".join(lines[: next(i for i, t in enumerate(lines) if not t.startswith("--"))])
+        assert "one row" in header.lower(), f"{path.name}: its header does not say what a row is"
 
 
 def test_no_wall_clock_in_sql() -> None:
-    from pipeline.warehouse.build import QUERY_ORDER, queries_dir
+    from pipeline.warehouse.sql import BUILD_FOLDER, folder_files, queries_dir, query_files
 
-    files = [queries_dir() / n for n in QUERY_ORDER] + sorted(
-        (queries_dir() / "build").glob("*.sql")
-    )
+    files = query_files() + folder_files(queries_dir(), (BUILD_FOLDER,))
     for path in files:
         text = path.read_text().lower()
         for word in ("current_date", "now()", "current_timestamp", "get_current_time"):

@@ -8,6 +8,7 @@ tests; .ci/run also installs it from the package index into a bare venv)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -18,14 +19,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Top-level entries of the checkout that are not part of the package's sources.
+SKIP = (".git", ".venv", "build", "*.egg-info", "demo-data", "bench", "tests", ".*_cache",
+        ".hypothesis", "test-artifacts")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # From a copy of the sources: setuptools would also pack stale files of an earlier build/.
+    src = out / "src"
+    top = shutil.ignore_patterns(*SKIP)
+    shutil.copytree(
+        ROOT, src, ignore=lambda folder, names: top(folder, names) if folder == str(ROOT) else set()
+    )
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(src)],
         check=True, capture_output=True, cwd=out,
     )  # fmt: skip
     (path,) = out.glob("campaign_state_reports-*.whl")

@@ -22,7 +22,8 @@ from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.store.ingest import ingest_files
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
-from pipeline.warehouse.build import ANALYST_FILE, WAREHOUSE_DIR, build, connect
+from pipeline.warehouse.build import build
+from pipeline.warehouse.db import ANALYST_FILE, WAREHOUSE_DIR, connect
 
 Rows = Sequence[tuple[str, str]]  # (contact_id, raw state text)
 

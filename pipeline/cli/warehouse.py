@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from pipeline.cli.context import Context, pass_ctx
-from pipeline.warehouse.build import QueryResult, run_query
+from pipeline.warehouse.analyst import QueryResult, run_query
 from pipeline.warehouse.build import build as build_warehouse
 
 

@@ -95,7 +95,7 @@ def atomic_write_many(files: dict[Path, str | bytes]) -> None:
         fsync_path(folder)
 
 
-def atomic_copy(source: Path, target: Path) -> None:
+def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
     """Copy ``source`` over ``target`` atomically (a large file: copied aside in chunks)."""
     import shutil
 
@@ -106,7 +106,7 @@ def atomic_copy(source: Path, target: Path) -> None:
             shutil.copyfileobj(src, out, 16 << 20)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

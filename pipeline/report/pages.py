@@ -143,7 +143,7 @@ def render_reports(
     Without ``day``/``start``/``end`` the latest day with data is rendered (never the wall
     clock's today). Returns what was written; ``result.overview(day)`` is the day's overview.
     """
-    from pipeline.warehouse.build import open_analyst
+    from pipeline.warehouse.analyst import open_analyst
 
     console = console or Console.silent()
     out = Path(out_dir) if out_dir is not None else default_out_dir(config)

@@ -8,7 +8,8 @@ from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.report.pages import default_out_dir, render_reports, rendered_days, write_archive
 from pipeline.report.render import make_environment
-from pipeline.warehouse.build import build, warehouse_paths
+from pipeline.warehouse.build import build
+from pipeline.warehouse.db import warehouse_paths
 
 
 def rebuild_derived(config: Config, console: Console) -> None:

@@ -132,7 +132,7 @@ class RunLog:
         return best
 
 
-#: The table the warehouse loads the run log into (``queries/runs.sql`` reads it as ``runs``).
+#: The table the warehouse loads the run log into (``queries/views/runs.sql`` reads it as ``runs``).
 RUN_LOG_SCHEMA: dict[str, Any] = {
     "run_id": pl.String,
     "job": pl.String,
@@ -200,7 +200,7 @@ def runs_frame(records: Iterable[RunRecord]) -> pl.DataFrame:
 def load_into_duckdb(con: Any, data_dir: Path) -> int:
     """Replace the table ``run_log`` in a DuckDB connection with the run log's rows.
 
-    For the warehouse build: call it before the view files run, so that ``queries/runs.sql``
+    For the warehouse build: call it before the view files run, so that ``queries/views/runs.sql``
     (the view ``runs``) reads the current log. Returns the number of runs loaded."""
     frame = runs_frame(RunLog(data_dir).records())
     con.register("_run_log_frame", frame.to_arrow())

@@ -3,6 +3,8 @@
 -- variable daily_campaigns, then clear them from daily_dirty. One build step; the build runs it
 -- after the history steps, once per group of campaigns (memory stays bounded), each run one
 -- transaction (a build stopped before the end leaves the rest in daily_dirty for the next one).
+-- One row of daily_state = one campaign on one local day; one row of daily_moves = one
+-- campaign, local day and move (see tables/schema.sql).
 --
 -- Only the recent history is read: no snapshot of a dirty day is earlier than the day's start,
 -- so intervals that closed before the earliest dirty day cannot count (day_counts' since), and

@@ -1,5 +1,7 @@
 -- history_step: extend the compact state history with a batch of new snapshots, set-based.
 -- One build step; the build runs it once per chunk of snapshots, in time order.
+-- One row of its output batch_intervals = one contact of one campaign in one state over an
+-- interval, as in state_history (with the positions of its first and last snapshot).
 --
 -- Inputs (made by the build):
 --   batch_snapshots(campaign_id, snapshot_id, snapshot_time)  complete snapshots to apply; for

@@ -7,7 +7,8 @@
 --   out of every number).
 -- report_export_problems(day)
 --   One row = one export run that failed, or that caught up missed hours, since the report before
---   `day` was rendered (run_problems in runs.sql). Grain: run_id. Empty without a scheduler.
+--   `day` was rendered (run_problems in views/runs.sql). Grain: run_id. Empty without a scheduler.
+-- depends: formulas/params.sql, views/runs.sql
 CREATE OR REPLACE MACRO report_freshness(day, tz := NULL, days := 30) AS TABLE
 WITH bounds AS (
     SELECT

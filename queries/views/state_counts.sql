@@ -4,6 +4,7 @@
 --
 -- State counts are exclusive: per snapshot, sum(contacts) = campaign_contacts, the number of
 -- contacts the snapshot listed. An empty snapshot has 13 rows of 0.
+-- depends: formulas/state_history.sql
 CREATE OR REPLACE VIEW state_counts AS
 WITH counts AS (
     SELECT s.snapshot_id, h.state, count(*) AS n

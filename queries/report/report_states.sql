@@ -6,6 +6,7 @@
 -- contacts: contacts in the state in the campaign's snapshot of report_campaigns (exclusive: they
 -- sum to its contacts); share = contacts / all contacts (NULL for an empty snapshot); change =
 -- against the previous end-of-day snapshot (NULL: none). Catalog texts come along for the page.
+-- depends: report/report_campaigns.sql, report/report_base.sql, views/defaults.sql
 CREATE OR REPLACE MACRO report_states(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH listed AS (
     SELECT campaign_id, day FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)

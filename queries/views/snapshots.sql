@@ -4,6 +4,7 @@
 -- It is the compact history expanded back: a contact is in a snapshot when one of its history
 -- intervals covers the snapshot's time (a test checks this equals the Parquet files). Snapshots
 -- the manifest does not list, and incomplete ones (snapshot_log.complete = false), are not in it.
+-- depends: formulas/state_history.sql
 CREATE OR REPLACE VIEW snapshots AS
 SELECT
     s.campaign_id,

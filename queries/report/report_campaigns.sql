@@ -10,6 +10,7 @@
 -- numbers off as report_day's. Changes (*_change, *_rate_change) are against the campaign's
 -- previous end-of-day snapshot (previous_day: normally report_day - 1; NULL: none before).
 -- Rates are NULL on a zero denominator; a rate change is NULL when either rate is.
+-- depends: report/report_base.sql, formulas/params.sql, views/defaults.sql
 CREATE OR REPLACE MACRO report_campaigns(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH daily AS (
     SELECT

@@ -3,6 +3,7 @@
 -- Parameters: tz (IANA time zone; default the configured one).
 -- The default day of `campaign-reports report` is max(day): the latest day with data, never the
 -- wall clock.
+-- depends: formulas/params.sql
 CREATE OR REPLACE MACRO report_days(tz := NULL) AS TABLE
 SELECT
     local_day(snapshot_time, coalesce(tz, configured_timezone())) AS day,

@@ -17,6 +17,7 @@
 -- Usually the listed snapshot is the campaign's newest complete one; its contacts are then exactly
 -- the campaign's rows of history_open (every closed interval ends at or before that snapshot), so
 -- only that table is read. A report of an older day reads the whole state_history.
+-- depends: report/report_campaigns.sql, views/intervals_at.sql, views/defaults.sql
 CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH listed AS (
     SELECT campaign_id, snapshot_time

@@ -3,6 +3,7 @@
 -- Grain: campaign_id, day. Parameters: report_day (DATE), tz, days, daily (as
 -- report_campaigns).
 -- Days without a snapshot have no row: the report draws them as gaps, never as zeros.
+-- depends: report/report_base.sql
 CREATE OR REPLACE MACRO report_trend(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 SELECT
     day, campaign_id, snapshot_id, snapshot_time, contacts,

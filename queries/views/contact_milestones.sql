@@ -6,24 +6,8 @@
 -- without a Delivered snapshot. "Furthest stage as of t" = the highest stage first reached at or
 -- before t, so it never decreases as snapshots are added.
 --
--- milestones_of(history) is the formula over any table or view of intervals (the name of one,
--- with the columns of state_history). The build keeps the table milestones equal to
--- milestones_of('state_history'), merging in each step's new intervals (a stage's first time
--- only ever moves earlier, or from NULL to a time); the view reads that table.
-CREATE OR REPLACE MACRO milestones_of(history) AS TABLE
-SELECT
-    h.campaign_id,
-    h.contact_id,
-    min(h.valid_from) AS first_seen,
-    min(h.valid_from) FILTER (WHERE c.funnel_rank >= 1) AS first_sent_at,
-    min(h.valid_from) FILTER (WHERE c.funnel_rank >= 2) AS first_delivered_at,
-    min(h.valid_from) FILTER (WHERE c.funnel_rank >= 3) AS first_read_at
-FROM query_table(history) AS h
-JOIN catalog AS c ON c.state = h.state
-GROUP BY h.campaign_id, h.contact_id;
-
-COMMENT ON MACRO TABLE milestones_of IS 'milestones_of(history): first seen and first Sent, Delivered, Read per contact over the intervals of the named table (contact_milestones = milestones_of(''state_history'')).';
-
+-- The view reads the table milestones, which the build keeps equal to
+-- milestones_of('state_history') (the formula, in formulas/milestones.sql).
 CREATE OR REPLACE VIEW contact_milestones AS
 SELECT campaign_id, contact_id, first_seen, first_sent_at, first_delivered_at, first_read_at
 FROM milestones;

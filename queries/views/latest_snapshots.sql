@@ -2,6 +2,7 @@
 -- One row = one campaign. Grain: campaign_id.
 -- Parameters: as_of (TIMESTAMPTZ or ISO text; default latest_data_time()).
 -- A campaign whose first complete snapshot is later than as_of has no row.
+-- depends: views/defaults.sql
 CREATE OR REPLACE MACRO latest_snapshots(as_of := NULL) AS TABLE
 SELECT
     campaign_id,

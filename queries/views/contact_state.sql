@@ -7,6 +7,7 @@
 -- contact any more (see data_quality, check vanished). furthest_rank uses the whole history up to
 -- that snapshot: a contact now in Removed that once Read has furthest_stage read.
 -- The view contact_state (no parentheses) is the same as of the latest data.
+-- depends: views/latest_snapshots.sql, views/intervals_at.sql, views/contact_milestones.sql
 CREATE OR REPLACE MACRO contact_state(as_of := NULL) AS TABLE
 WITH l AS (
     SELECT campaign_id, snapshot_id, snapshot_time FROM latest_snapshots(as_of)

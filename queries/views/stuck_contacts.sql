@@ -10,6 +10,8 @@
 -- When that snapshot is the campaign's newest complete one (always, as of the latest data), its
 -- contacts are the campaign's rows of history_open; only an earlier one needs state_history.
 -- The view stuck_contacts (no parentheses) is as of the latest data with the configured threshold.
+-- depends: views/latest_snapshots.sql, views/intervals_at.sql, formulas/state_history.sql
+-- depends: views/defaults.sql
 CREATE OR REPLACE MACRO stuck_contacts(as_of := NULL, threshold_minutes := NULL) AS TABLE
 WITH snaps AS (
     SELECT campaign_id, snapshot_time FROM latest_snapshots(as_of)

@@ -3,12 +3,12 @@
 -- Only `campaign-reports build` writes these tables. Everything else in queries/ is a view or a
 -- table macro over them, so the analyst copy is self-contained: it needs no Parquet files.
 --
---   catalog        one row per state (the 12 states plus `other`), from pipeline/states.toml
+--   catalog        one row per state (the 12 states plus `other`), from pipeline/core/states.toml
 --   settings       one row per setting the views use (timezone, stuck_after_minutes)
 --   snapshot_log   one row per published snapshot the warehouse has processed
 --   history_closed one row per contact per state interval that has ended (append-only)
 --   history_open   one row per contact still in the campaign's latest snapshot (replaced per build)
---   The view state_history (state_history.sql) is the union of the two history tables.
+--   The view state_history (formulas/state_history.sql) is the union of the two history tables.
 
 CREATE TABLE IF NOT EXISTS catalog (
     state VARCHAR NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS catalog (
     notes VARCHAR,
     sort_order SMALLINT
 );
-COMMENT ON TABLE catalog IS 'The state catalog: one row per contact state (12 vendor states plus other). Source: pipeline/states.toml.';
+COMMENT ON TABLE catalog IS 'The state catalog: one row per contact state (12 vendor states plus other). Source: pipeline/core/states.toml.';
 COMMENT ON COLUMN catalog.state IS 'State code used everywhere in the warehouse, e.g. delivered.';
 COMMENT ON COLUMN catalog.label IS 'The label the mluvii admin UI shows, e.g. Delivered.';
 COMMENT ON COLUMN catalog.category IS 'pending, in_funnel, failed, excluded or other.';

@@ -23,6 +23,8 @@
 -- from contact_milestones (first Read, Delivered, Sent strictly before it: rank 3, 2, 1), and the
 -- state before it from that contact's earlier intervals; vanished looks for the contact's next
 -- interval among those starting on the day (it would start where the vanished one ends).
+-- depends: formulas/params.sql, formulas/state_history.sql, views/defaults.sql
+-- depends: views/contact_milestones.sql
 CREATE OR REPLACE MACRO data_quality(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT

@@ -4,6 +4,7 @@
 -- Parameters: report_day (DATE), tz, days, daily, stuck_minutes (as report_contacts).
 -- Lists: failed, delivered_not_read, stuck (see report_contacts). A list with no contact has no
 -- row: read a missing row as 0.
+-- depends: report/report_contacts.sql, report/report_campaigns.sql
 CREATE OR REPLACE MACRO report_list_counts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH c AS (
     SELECT k.campaign_id, k.list, r.fresh

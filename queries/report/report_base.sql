@@ -6,6 +6,7 @@
 -- The report macros read campaign_daily through this one, so that a report can compute it once
 -- (CREATE TEMP TABLE t AS SELECT * FROM campaign_daily(tz := ...)) and pass daily := 't' to all
 -- of them, instead of computing it again in each.
+-- depends: views/campaign_daily.sql, formulas/params.sql
 CREATE OR REPLACE MACRO report_base(tz := NULL, daily := NULL) AS TABLE
 SELECT * FROM campaign_daily(tz := coalesce(tz, configured_timezone())) WHERE daily IS NULL
 UNION ALL BY NAME

@@ -5,6 +5,7 @@
 -- stale_campaigns). Rates are recomputed from the sums (never averaged), NULL on a zero
 -- denominator. previous_* are the same campaigns' previous end-of-day values (a campaign new on
 -- report_day counts as 0 there), so *_change = total - previous total.
+-- depends: report/report_campaigns.sql, views/defaults.sql
 CREATE OR REPLACE MACRO report_totals(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH r AS (
     SELECT * FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)

@@ -3,6 +3,7 @@
 -- Parameters: report_day (DATE), tz, days, daily (as report_campaigns).
 -- contacts: contacts the snapshot listed with that raw text (all counted in state other). The raw
 -- text is kept verbatim; the report escapes it.
+-- depends: report/report_campaigns.sql, formulas/state_history.sql
 CREATE OR REPLACE MACRO report_unknown_states(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 SELECT l.campaign_id, h.raw_state, count(*) AS contacts
 FROM report_campaigns(report_day, tz := tz, days := days, daily := daily) AS l

@@ -12,6 +12,7 @@
 --   delivery_rate = reached_delivered / reached_sent, read_rate = reached_read /
 --   reached_delivered, read_of_sent = reached_read / reached_sent; NULL when the denominator is 0.
 -- The view funnel (no parentheses) is the same as of the latest data.
+-- depends: views/contact_state.sql, views/latest_snapshots.sql, views/defaults.sql
 CREATE OR REPLACE MACRO funnel(as_of := NULL) AS TABLE
 WITH per_contact AS (
     SELECT * FROM contact_state(as_of)
