@@ -56,9 +56,10 @@ def test_the_installed_wheel_runs_the_demo_outside_the_project(wheel: Path, tmp_
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     subprocess.run(
         [py, "-m", "pip", "install", "-q", "--no-index", "--no-deps", str(wheel)],
-        check=True, capture_output=True,
+        check=True, capture_output=True, env=env,
     )  # fmt: skip
     site = subprocess.run(
         [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -68,7 +69,6 @@ def test_the_installed_wheel_runs_the_demo_outside_the_project(wheel: Path, tmp_
     (Path(site) / "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     where = subprocess.run(
         [py, "-c", "import pipeline; print(pipeline.__file__)"],
         check=True, capture_output=True, text=True, cwd=work, env=env,

@@ -48,6 +48,7 @@ from pipeline.sources.pull import (
     pull_campaign,
     whatsapp_campaigns,
 )
+from pipeline.store.loads import LoadLog
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
 from pipeline.store.writer import stage_new
@@ -75,6 +76,23 @@ class CampaignResult:
     snapshot: SnapshotMeta | None = None
     reason: str = ""
     error: PipelineError | None = None
+
+    def load_record(self) -> dict[str, Any]:
+        """This campaign's line in the load log (``pipeline.store.loads``)."""
+        return {
+            "source": SOURCE,
+            "input": f"api:campaign/{self.campaign_id}",
+            "status": {"published": "ok", "already_present": "ok"}.get(self.status, self.status),
+            "outcome": self.status,
+            "rows_loaded": self.contacts,
+            "duplicates": self.duplicates,
+            "complete": self.complete,
+            "other_rows": self.other_rows,
+            "published": [self.snapshot.snapshot_id]
+            if self.snapshot is not None and self.status == "published"
+            else [],
+            "error": str(self.error) if self.error else (self.reason or None),
+        }
 
     def line(self) -> str:
         head = f"campaign {self.campaign_id} ({self.name})"
@@ -186,6 +204,9 @@ class Exporter:
                 result = self._attempt(cid, by_id.get(cid), auth_broken, last_complete)
                 if isinstance(result.error, ApiAuthError):
                     auth_broken = result.error
+                if result.status not in ("published", "already_present"):
+                    with self.store.writer("export", wait=PUBLISH_WAIT):
+                        LoadLog(self.store.root).append(result.load_record())
                 self.console.info(result.line())
                 summary.results.append(result)
         finally:
@@ -268,6 +289,7 @@ class Exporter:
             if staged is None:
                 result.status = "already_present"
                 result.snapshot = published[sid]
+                LoadLog(self.store.root).append(result.load_record())
                 return
             extra = {
                 "export": {
@@ -280,8 +302,9 @@ class Exporter:
                 }
             }
             commit = writer.commit([staged], input_name=meta.input, extra=extra)
-        result.status = "published"
-        result.snapshot = commit.published[0]
+            result.status = "published"
+            result.snapshot = commit.published[0]
+            LoadLog(self.store.root).append(result.load_record())
 
     def _meta(
         self, cid: str, sid: str, pull: Pull, rows: pl.DataFrame, result: CampaignResult
