@@ -42,9 +42,7 @@ def test_the_wheel_carries_the_sql_and_the_templates(wheel: Path) -> None:
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
 
 
-def test_the_installed_wheel_runs_the_demo_outside_the_project(
-    wheel: Path, tmp_path: Path
-) -> None:
+def test_the_installed_wheel_runs_the_demo_outside_the_project(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
