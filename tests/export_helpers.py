@@ -19,7 +19,8 @@ from pipeline.core.console import Console
 from pipeline.sources.mluvii_api import MluviiClient
 from pipeline.store.export import Exporter, ExportSummary
 from pipeline.store.snapshots import SnapshotMeta, Store
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 CLIENT_ID = "fake-client"
 SECRET = "fake-secret"

@@ -19,7 +19,8 @@ import pytest
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.errors import PipelineError
-from pipeline.demo.tenant import UNKNOWN_API_VALUE, DemoResult, run_demo
+from pipeline.demo.campaigns import UNKNOWN_API_VALUE
+from pipeline.demo.tenant import DemoResult, run_demo
 from pipeline.store.snapshots import Store
 
 AS_OF = datetime(2026, 11, 27, 23, 0, tzinfo=UTC)

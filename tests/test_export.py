@@ -26,7 +26,8 @@ from export_helpers import (
 from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
 from pipeline.store.snapshots import Store
-from pipeline.testing.fake_mluvii import UNKNOWN_STATE, FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import UNKNOWN_STATE, FakeTenant
 
 
 def test_full_export_equals_the_tenant(fake: FakeMluvii, tenant: FakeTenant, data_dir: Path):

@@ -28,7 +28,8 @@ from pipeline.sources.api_errors import (
     ApiRetryAfterTooLong,
     parse_retry_after,
 )
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 PAGES = {"101": 3, "102": 13, "103": 1}
 

@@ -14,7 +14,8 @@ import pytest
 from export_helpers import CLIENT_ID, SECRET, assert_equals_tenant
 
 from pipeline.store.snapshots import Store
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 CAMPAIGNS = ("101", "102", "103", "104")
 

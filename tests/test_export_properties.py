@@ -11,7 +11,8 @@ from export_helpers import CLIENT_ID, SECRET, assert_equals_tenant, published, r
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 mutation = st.tuples(
     st.integers(1, 6),  # at which page

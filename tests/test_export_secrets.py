@@ -21,7 +21,8 @@ from pipeline.core.config import Config, Secret
 from pipeline.core.console import Console
 from pipeline.sources.mluvii_api import MluviiClient
 from pipeline.store.export import Exporter
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 CANARY_ID = "CANARY-CLIENT-1d7f"
 CANARY_SECRET = "CANARY-SECRET-9e3a"

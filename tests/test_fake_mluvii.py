@@ -16,7 +16,9 @@ from export_helpers import (
 )
 
 from pipeline.core.catalog import load_catalog
-from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant, Fault
+from pipeline.testing.faults import Fault
+from pipeline.testing.server import FakeMluvii
+from pipeline.testing.tenant import FakeTenant
 
 
 def token(http: httpx.Client, **form: str) -> httpx.Response:

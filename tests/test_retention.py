@@ -158,7 +158,8 @@ def test_an_export_does_not_bring_an_erased_contact_back(data_dir):
 
     from export_helpers import CLIENT_ID, SECRET, StepClock, published, run_export
 
-    from pipeline.testing.fake_mluvii import FakeMluvii, FakeTenant
+    from pipeline.testing.server import FakeMluvii
+    from pipeline.testing.tenant import FakeTenant
 
     tenant = FakeTenant(seed=3, sizes=(50,))
     with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:

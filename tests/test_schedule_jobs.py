@@ -203,7 +203,8 @@ def test_the_export_job_with_the_real_exporter_and_a_fake_api(data_dir, monkeypa
 
     from export_helpers import SECRET, api_config
 
-    from pipeline.testing.fake_mluvii import FakeTenant, running
+    from pipeline.testing.server import running
+    from pipeline.testing.tenant import FakeTenant
 
     tenant = FakeTenant(sizes=(30, 20), phone_campaign=False)
     with running(tenant) as fake:

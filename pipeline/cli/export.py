@@ -108,7 +108,9 @@ def fake_api(
     """
     import time
 
-    from pipeline.testing.fake_mluvii import PRESETS, FakeMluvii, FakeTenant, FaultPlan
+    from pipeline.testing.faults import PRESETS, FaultPlan
+    from pipeline.testing.server import FakeMluvii
+    from pipeline.testing.tenant import FakeTenant
 
     try:
         sizes = tuple(int(x) for x in contacts.split(",") if x.strip())

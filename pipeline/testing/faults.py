@@ -1,0 +1,117 @@
+"""The fake mluvii API's misbehaviour on purpose: faults, contact mutations, and presets.
+
+A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, slow and
+trickling responses, login redirects, cut-off or invalid JSON, dropped connections) and changes a
+campaign's contacts while a client pages (``Mutation``: contacts inserted or removed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+FAULT_KINDS = (
+    "status",  # answer ``status`` (with ``retry_after`` as Retry-After)
+    "redirect",  # 302 to the login page, as for a missing token
+    "html",  # 200 with the HTML login page
+    "revoke",  # every token issued so far stops working (then: the login redirect)
+    "slow",  # wait ``delay`` seconds before answering
+    "trickle",  # send the body ``chunk`` bytes at a time, ``delay`` seconds apart
+    "truncate",  # promise the whole body, send half, close the connection
+    "bad_json",  # a well-framed body that is half the JSON
+    "drop",  # close the connection without an answer
+)
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str = ""  # regex searched in the lower-case path; "" matches every API request
+    times: int = 1  # how many matching requests it hits (then it is spent)
+    skip: int = 0  # let this many matching requests through first
+    status: int = 503
+    retry_after: str | None = None
+    delay: float = 0.0
+    chunk: int = 16
+    token_endpoint: bool = False  # match the token endpoint instead of the API
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(FAULT_KINDS)}")
+
+
+@dataclass
+class Mutation:
+    """Change a campaign's contacts when a client asks for the page at ``at_offset``."""
+
+    campaign_id: int
+    at_offset: int
+    insert: int = 0
+    remove: int = 0
+    position: int = 0
+    times: int = 1
+    hits: int = 0
+
+
+@dataclass
+class FaultPlan:
+    faults: list[Fault] = field(default_factory=list)
+    mutations: list[Mutation] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, **kwargs: Any) -> Fault:
+        fault = Fault(kind, **kwargs)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def mutate(self, campaign_id: int, at_offset: int, **kwargs: Any) -> Mutation:
+        m = Mutation(campaign_id, at_offset, **kwargs)
+        with self._lock:
+            self.mutations.append(m)
+        return m
+
+    def clear(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.mutations.clear()
+
+    def take(self, path: str, *, token_endpoint: bool) -> Fault | None:
+        with self._lock:
+            for f in self.faults:
+                if f.token_endpoint != token_endpoint or f.times <= 0:
+                    continue
+                if f.path and not re.search(f.path, path.lower()):
+                    continue
+                if f.skip > 0:
+                    f.skip -= 1
+                    continue
+                f.times -= 1
+                f.hits += 1
+                return f
+        return None
+
+    def take_mutations(self, campaign_id: int, offset: int) -> list[Mutation]:
+        with self._lock:
+            out = []
+            for m in self.mutations:
+                if m.campaign_id == campaign_id and m.at_offset == offset and m.times > 0:
+                    m.times -= 1
+                    m.hits += 1
+                    out.append(m)
+            return out
+
+
+PRESETS: dict[str, Callable[[FaultPlan], object]] = {
+    "rate-limit": lambda p: p.add("status", status=429, retry_after="1", times=3, skip=2),
+    "server-errors": lambda p: p.add("status", status=503, times=4, skip=3),
+    "login-redirect": lambda p: p.add("revoke", path="identities", skip=4),
+    "slow": lambda p: p.add("slow", delay=0.5, times=5),
+    "truncated": lambda p: p.add("truncate", path="identities", times=2, skip=1),
+}
