@@ -322,7 +322,7 @@ class Exporter:
             campaign_id=cid,
             snapshot_time=iso_utc(pull.snapshot_time),
             source=SOURCE,
-            path=self.store.relative_path(cid, pull.snapshot_time, sid),
+            path=self.store.relative_path(cid, pull.snapshot_time, sid, complete=pull.consistent),
             rows=rows.height,
             fingerprint=fingerprint(pull.frame),
             complete=pull.consistent,

@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.core.clock import now, parse_iso
 from pipeline.core.config import Config
 from pipeline.core.console import Console
-from pipeline.store.snapshots import SnapshotMeta, Store
+from pipeline.store.snapshots import INCOMPLETE_DIR, SnapshotMeta, Store
 
 
 # -------------------------------------------------------------------------------------- retention
@@ -40,18 +40,16 @@ def apply_retention(
         old_quarantine: list[str] = []
         if config.retention.quarantine_days > 0:
             q_cutoff = as_of - timedelta(days=config.retention.quarantine_days)
-            committed = {
-                c["quarantine_file"]: parse_iso(c["committed_at"])
-                for c in store.commits()
-                if c.get("quarantine_file")
-            }
             old_quarantine = [
-                rel for rel in store.quarantine_files() if committed.get(rel, as_of) < q_cutoff
+                rel
+                for rel, committed in store.quarantine_times().items()
+                if parse_iso(committed) < q_cutoff
             ]
         writer.commit_changes(
             reason="retention", removed=removed, removed_quarantine=old_quarantine
         )
-        _remove_empty_dirs(store.root / "snapshots")
+        for folder in ("snapshots", INCOMPLETE_DIR):
+            _remove_empty_dirs(store.root / folder)
         _remove_empty_dirs(store.root / "quarantine")
     result.snapshots_removed = len(removed)
     result.quarantine_files_removed = len(old_quarantine)
@@ -67,7 +65,9 @@ def _remove_empty_dirs(root: Path) -> None:
     if not root.exists():
         return
     for path in sorted(
-        (p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        (p for p in root.rglob("*") if p.is_dir() and "_delta_log" not in p.parts),
+        key=lambda p: len(p.parts),
+        reverse=True,
     ):
         with contextlib.suppress(OSError):  # not empty
             path.rmdir()

@@ -1,100 +1,64 @@
-"""The snapshot store: immutable Parquet snapshots in a Hive-style layout, and a manifest.
+"""The snapshot store: a Delta Lake table of immutable snapshots, and what goes with it.
 
 Layout under the data directory::
 
-    snapshots/campaign_id=<id>/snapshot_date=<YYYY-MM-DD UTC>/<snapshot_id>.parquet
+    snapshots/                 the Delta table (pipeline.store.table): complete snapshots only,
+      _delta_log/              the transaction log: the one record of what is published
+      campaign_id=<id>/snapshot_date=<YYYY-MM-DD UTC>/<snapshot_id>.parquet
+    snapshots_incomplete/      incomplete snapshots (kept out of every number; not in the table)
     quarantine/<YYYY-MM-DD>/<input>-<commit>.csv      rows that were not loaded, with a reason
-    manifest.jsonl                                      one line per commit (the only truth)
-    .lock                                               held by the one writer at work
-    .staging/                                           files being written, not yet published
+    campaigns.json             names, channel, start and end of campaigns (from the API)
+    .lock                      held by the one writer at work
+    .staging/                  files being written, not yet published
 
-Readers see only what ``manifest.jsonl`` lists, so they never see half a snapshot. A writer,
-under an exclusive lock, writes each file aside in ``.staging/`` and fsyncs it, records the
-renames it is about to make in ``.staging/pending.json``, renames the files into place, then
-appends one manifest line (all snapshots of one input at once) and fsyncs it. A crash at any
-point leaves the store showing the old state or the new one; the next writer removes leftovers.
-A manifest line cut short by a crash has no newline at its end: readers ignore it and the next
-writer truncates it.
+A writer, under an exclusive lock, writes each file aside in ``.staging/`` and fsyncs it,
+records the renames it is about to make in ``.staging/pending.json``, renames the files into
+place (a file that no commit adds is invisible to every Delta reader), then makes one Delta
+commit whose metadata says what it publishes. A crash at any point leaves the table at the old
+version or the new one; the next writer removes what a crashed one left.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipeline.core.clock import iso_utc, parse_iso
-from pipeline.core.durable import (
-    JsonlLog,
-    file_lock,
-)
+from pipeline.core.durable import file_lock
 from pipeline.core.errors import StoreError, StoreLocked
+from pipeline.store import table
+from pipeline.store.index import Index, replay
+from pipeline.store.meta import (
+    HIVE_TYPES,
+    SNAPSHOT_SCHEMA,
+    UTC_US,
+    SnapshotMeta,
+    snapshot_id_for,
+)
 
 if TYPE_CHECKING:
     from pipeline.store.writer import Writer
 
-MANIFEST = "manifest.jsonl"
+__all__ = [
+    "HIVE_TYPES",
+    "SNAPSHOT_SCHEMA",
+    "UTC_US",
+    "SnapshotMeta",
+    "Store",
+    "snapshot_id_for",
+]
+
+MANIFEST = "manifest.jsonl"  # the store's record before the Delta table (see migrate)
 CAMPAIGNS = "campaigns.json"
 LOCK = ".lock"
 STAGING = ".staging"
 PENDING = "pending.json"
-MANIFEST_VERSION = 1
-
-UTC_US = pl.Datetime("us", "UTC")
-#: The columns of every snapshot file. campaign_id and snapshot_date are Hive partition columns:
-#: they live in the path, not in the file, as Spark and Trino expect.
-SNAPSHOT_SCHEMA: dict[str, pl.DataType] = {
-    "snapshot_id": pl.String(),
-    "snapshot_time": UTC_US,
-    "source": pl.String(),
-    "contact_id": pl.String(),
-    "state": pl.String(),
-    "raw_state": pl.String(),
-    "legacy": pl.Boolean(),
-    "created": UTC_US,
-    "retry_count": pl.Int32(),
-    "retry_scheduled": UTC_US,
-    "phone_hash": pl.String(),
-}
-#: DuckDB types for the Hive partition columns (never let a reader guess "0042" is an integer).
-HIVE_TYPES = {"campaign_id": "VARCHAR", "snapshot_date": "DATE"}
-
-
-def snapshot_id_for(campaign_id: str, snapshot_time: datetime) -> str:
-    """The deterministic id of a campaign's snapshot at a moment: the same input, the same id."""
-    key = f"{campaign_id}\x1f{iso_utc(snapshot_time)}"
-    return hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-@dataclass(frozen=True)
-class SnapshotMeta:
-    """One published snapshot, as the manifest records it."""
-
-    snapshot_id: str
-    campaign_id: str
-    snapshot_time: str  # ISO-8601 UTC
-    source: str
-    path: str  # relative to the data directory
-    rows: int
-    fingerprint: str  # sha256 of the input that produced it (same input: same fingerprint)
-    complete: bool = True
-    other_rows: int = 0
-    legacy_rows: int = 0
-    duplicate_rows: int = 0
-    quarantined_rows: int = 0
-    input: str = ""
-    published_at: str = ""
-
-    @property
-    def time(self) -> datetime:
-        return parse_iso(self.snapshot_time)
+INCOMPLETE_DIR = "snapshots_incomplete"
 
 
 class Store:
@@ -102,46 +66,63 @@ class Store:
 
     def __init__(self, data_dir: Path) -> None:
         self.root = Path(data_dir)
-        self.manifest_path = self.root / MANIFEST
-        self._manifest = JsonlLog(self.manifest_path, strict=True)
-        self.snapshots_dir = self.root / "snapshots"
+        self.snapshots_dir = table.table_path(self.root)
         self.quarantine_dir = self.root / "quarantine"
+        self._index: Index | None = None
 
     # ----------------------------------------------------------------------------------- reading
-    def commits(self) -> list[dict[str, Any]]:
-        """Every complete manifest line, oldest first. A torn last line (no newline) is ignored."""
-        try:
-            return self._manifest.read()
-        except ValueError as exc:
+    def needs_migration(self) -> bool:
+        """True for a data directory that an older version wrote (a manifest, no Delta table)."""
+        return (self.root / MANIFEST).exists() and not table.exists(self.root)
+
+    def _check_format(self) -> None:
+        if self.needs_migration():
             raise StoreError(
-                f"{exc}; the manifest is damaged. Restore it from a backup; nothing was changed."
-            ) from None
+                f"the snapshot store in {self.root} was written by an older version (it has a "
+                "manifest.jsonl and no Delta table). Run `campaign-reports migrate` once to turn "
+                "it into a Delta table; nothing was changed."
+            )
+
+    def index(self) -> Index:
+        """The snapshot index at the table's current version (replayed from the commits)."""
+        self._check_format()
+        if not table.exists(self.root):
+            return Index()
+        try:
+            self._index = replay(self.root, self._index)
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreError(
+                f"the snapshot table in {self.snapshots_dir} cannot be read: {exc}"
+            ) from exc
+        return self._index
+
+    def commits(self) -> list[dict[str, Any]]:
+        """The metadata of every commit, oldest first (``pipeline.store.index`` says what it
+        holds)."""
+        self._check_format()
+        if not table.exists(self.root):
+            return []
+        return [meta for _, meta in table.commits_since(self.root, -1)]
 
     def published(self) -> list[SnapshotMeta]:
-        """Every published snapshot, in publication order.
+        """Every published snapshot (complete or not), in publication order."""
+        return list(self.index().snapshots.values())
 
-        Manifest lines add snapshots (``snapshots``), replace a snapshot's file with a rewritten
-        one (``replaced``, after an erasure) or remove snapshots (``removed``, by retention).
-        """
-        metas: dict[str, SnapshotMeta] = {}
-        for commit in self.commits():
-            for snap in commit.get("snapshots", []):
-                metas[snap["snapshot_id"]] = SnapshotMeta(**snap)
-            for snap in commit.get("replaced", []):
-                metas[snap["snapshot_id"]] = SnapshotMeta(**snap)
-            for sid in commit.get("removed", []):
-                metas.pop(sid, None)
-        return list(metas.values())
+    def published_ids(self) -> dict[str, SnapshotMeta]:
+        return dict(self.index().snapshots)
 
     def quarantine_files(self) -> list[str]:
         """The quarantine files in the store (relative paths), oldest first."""
-        files: dict[str, str] = {}
-        for commit in self.commits():
-            if commit.get("quarantine_file"):
-                files[commit["quarantine_file"]] = commit["committed_at"]
-            for rel in commit.get("removed_quarantine", []):
-                files.pop(rel, None)
-        return list(files)
+        return list(self.index().quarantine)
+
+    def quarantine_times(self) -> dict[str, str]:
+        """Each quarantine file's publication time (ISO-8601 UTC)."""
+        return dict(self.index().quarantine)
+
+    def listed_paths(self) -> set[str]:
+        """Every file the store lists as part of it (relative to the data directory)."""
+        index = self.index()
+        return {m.path for m in index.snapshots.values()} | set(index.quarantine)
 
     def campaigns(self) -> dict[str, dict[str, Any]]:
         """What is known of each campaign besides its snapshots (name, channel, started,
@@ -158,14 +139,7 @@ class Store:
             ) from exc
         return {str(k): v for k, v in data.items() if isinstance(v, dict)}
 
-    def listed_paths(self) -> set[str]:
-        """Every file the manifest says is part of the store."""
-        return {m.path for m in self.published()} | set(self.quarantine_files())
-
-    def published_ids(self) -> dict[str, SnapshotMeta]:
-        return {m.snapshot_id: m for m in self.published()}
-
-    def manifest_frame(self) -> pl.DataFrame:
+    def index_frame(self) -> pl.DataFrame:
         """The published snapshots as a table (one row per snapshot)."""
         metas = self.published()
         schema: dict[str, Any] = {
@@ -194,7 +168,12 @@ class Store:
         )
 
     def files(self) -> list[Path]:
+        """The files of every published snapshot, complete or not."""
         return [self.root / m.path for m in self.published()]
+
+    def complete_files(self) -> list[Path]:
+        """The files of the published complete snapshots (the Delta table's files)."""
+        return [self.root / m.path for m in self.published() if m.complete]
 
     def scan(self) -> pl.LazyFrame:
         """All published snapshot rows, with campaign_id and snapshot_date from the Hive path."""
@@ -209,14 +188,19 @@ class Store:
             hive_schema={"campaign_id": pl.String, "snapshot_date": pl.Date},
         )
 
-    def relative_path(self, campaign_id: str, snapshot_time: datetime, snapshot_id: str) -> str:
+    def relative_path(
+        self, campaign_id: str, snapshot_time: datetime, snapshot_id: str, *, complete: bool = True
+    ) -> str:
+        """Where a snapshot's file goes: in the Delta table, or beside it when incomplete."""
         day = snapshot_time.astimezone(UTC).date().isoformat()
-        return f"snapshots/campaign_id={campaign_id}/snapshot_date={day}/{snapshot_id}.parquet"
+        folder = table.TABLE_DIR if complete else INCOMPLETE_DIR
+        return f"{folder}/campaign_id={campaign_id}/snapshot_date={day}/{snapshot_id}.parquet"
 
     # ----------------------------------------------------------------------------------- writing
     @contextlib.contextmanager
     def writer(self, what: str = "writer", *, wait: float = 0.0) -> Iterator[Writer]:
         """The exclusive writer. Raises ``StoreLocked`` at once (or after ``wait`` seconds)."""
+        from pipeline.store.writer import Writer
 
         def busy(holder: str) -> StoreLocked:
             return StoreLocked(
@@ -224,8 +208,7 @@ class Store:
                 f"({holder}). Nothing was written; try again when it has finished."
             )
 
-        from pipeline.store.writer import Writer
-
+        self._check_format()
         with file_lock(self.root / LOCK, what, busy=busy, wait=wait):
             writer = Writer(self)
             writer.recover()

@@ -1,5 +1,5 @@
-"""The store's one writer: stages snapshot files aside, renames them into place and appends the
-manifest line that publishes them (see ``pipeline.store.snapshots`` for the protocol). A
+"""The store's one writer: stages snapshot files aside, renames them into place and makes the
+Delta commit that publishes them (see ``pipeline.store.snapshots`` for the protocol). A
 ``Writer`` exists only while the store's lock is held (``Store.writer()``)."""
 
 from __future__ import annotations
@@ -19,21 +19,16 @@ import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
 from pipeline.core.durable import atomic_write, fsync_path, remove_stale_temps, write_durably
 from pipeline.core.errors import SnapshotConflict, StoreError
-from pipeline.store.snapshots import (
-    CAMPAIGNS,
-    MANIFEST_VERSION,
-    PENDING,
-    SNAPSHOT_SCHEMA,
-    STAGING,
-    SnapshotMeta,
-    Store,
-)
+from pipeline.store import table
+from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta
+from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
 
 
 @dataclass
 class Staged:
     meta: SnapshotMeta
     staged_path: Path
+    frame: pl.DataFrame  # its rows, as written (for the table's file statistics)
 
 
 @dataclass
@@ -51,8 +46,8 @@ class Writer:
         self.staging = store.root / STAGING
 
     def recover(self) -> None:
-        """Undo what a crashed writer left: renamed files the manifest does not list, staged
-        files, and a torn last manifest line."""
+        """Undo what a crashed writer left: renamed files that no commit lists, files a commit
+        removed but nobody deleted yet, and staged files."""
         pending = self.staging / PENDING
         if pending.exists():
             try:
@@ -67,7 +62,6 @@ class Writer:
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
-        self.store._manifest.repair()
         remove_stale_temps(self.store.root, CAMPAIGNS)
 
     def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
@@ -76,12 +70,15 @@ class Writer:
         if missing:
             raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
         path = self.staging / f"{meta.snapshot_id}.parquet"
-        frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
+        rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
             "contact_id"
-        ).write_parquet(path, compression="zstd", statistics=True)
+        )
+        rows.write_parquet(path, compression="zstd", statistics=True)
         faults.point("staged-written")
         fsync_path(path)
-        return Staged(meta=meta, staged_path=path)
+        return Staged(
+            meta=meta, staged_path=path, frame=rows.select("snapshot_id", "snapshot_time")
+        )
 
     def stage_quarantine(self, frame: pl.DataFrame) -> Path:
         path = self.staging / "quarantine.csv"
@@ -125,7 +122,7 @@ class Writer:
         quarantine: Path | None = None,
         extra: dict[str, Any] | None = None,
     ) -> CommitResult:
-        """Publish staged snapshots (and a quarantine file) as one manifest line."""
+        """Publish staged snapshots (and a quarantine file) as one Delta commit."""
         result = CommitResult()
         if not staged and quarantine is None:
             return result
@@ -133,18 +130,38 @@ class Writer:
         commit_id = hashlib.sha256(
             (input_name + "".join(s.meta.snapshot_id for s in staged) + committed_at).encode()
         ).hexdigest()[:16]
-        moves: list[tuple[Path, str]] = []
-        metas = []
-        for s in staged:
-            meta = SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at})
-            metas.append(meta)
-            moves.append((s.staged_path, meta.path))
+        metas = [SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in staged]
+        moves = [(s.staged_path, m.path) for s, m in zip(staged, metas, strict=True)]
         quarantine_rel = None
         if quarantine is not None:
             stem = Path(input_name).name.rsplit(".", 1)[0][:80] or "input"
             quarantine_rel = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
             moves.append((quarantine, quarantine_rel))
+        self._move_into_place(moves)
+        record = {
+            "op": "publish",
+            "commit_id": commit_id,
+            "committed_at": committed_at,
+            "input": input_name,
+            "quarantine_file": quarantine_rel,
+            "snapshots": [asdict(m) for m in metas],
+            **(extra or {}),
+        }
+        frames = {s.meta.snapshot_id: s.frame for s in staged}
+        table.commit(
+            self.store.root,
+            add=[self._data_file(m, frames[m.snapshot_id]) for m in metas if m.complete],
+            remove=[],
+            metadata=record,
+        )
+        (self.staging / PENDING).unlink()
+        result.published = metas
+        result.quarantine_file = quarantine_rel
+        return result
 
+    def _move_into_place(self, moves: list[tuple[Path, str]]) -> None:
+        """Record the renames in pending.json (so that a crash's leftovers can be found), then
+        rename each staged file into place. A file that no commit lists is invisible."""
         pending = self.staging / PENDING
         write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
         faults.point("pending-written")
@@ -154,22 +171,11 @@ class Writer:
             os.replace(src, dest)
             fsync_path(dest.parent)
             faults.point("renamed")
-        record = {
-            "v": MANIFEST_VERSION,
-            "commit_id": commit_id,
-            "committed_at": committed_at,
-            "input": input_name,
-            "quarantine_file": quarantine_rel,
-            "snapshots": [asdict(m) for m in metas],
-            **(extra or {}),
-        }
-        self.store._manifest.append(record, fault="manifest-half-written")
-        fsync_path(self.store.root)
-        faults.point("manifest-written")
-        pending.unlink()
-        result.published = metas
-        result.quarantine_file = quarantine_rel
-        return result
+
+    def _data_file(self, meta: SnapshotMeta, frame: pl.DataFrame) -> table.DataFile:
+        rel = meta.path.removeprefix(f"{table.TABLE_DIR}/")
+        parts = dict(p.split("=", 1) for p in rel.split("/")[:-1])
+        return table.DataFile(rel, parts["campaign_id"], parts["snapshot_date"], frame)
 
     def commit_changes(
         self,
@@ -181,9 +187,9 @@ class Writer:
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Replace snapshots' files with rewritten ones and remove snapshots or quarantine files,
-        as one manifest line. Old files are deleted only after the line is durable; a crash
-        before it leaves the old state, after it the new one (``recover`` finishes the deletes).
-        """
+        as one Delta commit (the table's files: remove and add actions). The old files are
+        deleted after the commit (a vacuum, for the table's): a crash before it leaves the old
+        state, after it the new one (``recover`` finishes the deletes)."""
         if not (replaced or removed or removed_quarantine):
             return
         committed_at = iso_utc(now())
@@ -191,8 +197,8 @@ class Writer:
         new_metas = [
             SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in replaced
         ]
-        obsolete = [published[s.meta.snapshot_id].path for s in replaced]
-        obsolete += [m.path for m in removed] + list(removed_quarantine)
+        old = [published[s.meta.snapshot_id] for s in replaced] + list(removed)
+        obsolete = [m.path for m in old] + list(removed_quarantine)
         pending = self.staging / PENDING
         write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
         for s, meta in zip(replaced, new_metas, strict=True):
@@ -200,7 +206,7 @@ class Writer:
             os.replace(s.staged_path, dest)
             fsync_path(dest.parent)
         record = {
-            "v": MANIFEST_VERSION,
+            "op": "change",
             "commit_id": hashlib.sha256((reason + committed_at).encode()).hexdigest()[:16],
             "committed_at": committed_at,
             "input": reason,
@@ -209,8 +215,17 @@ class Writer:
             "removed_quarantine": list(removed_quarantine),
             **(extra or {}),
         }
-        self.store._manifest.append(record)
+        frames = {s.meta.snapshot_id: s.frame for s in replaced}
+        prefix = f"{table.TABLE_DIR}/"
+        table.commit(
+            self.store.root,
+            add=[self._data_file(m, frames[m.snapshot_id]) for m in new_metas if m.complete],
+            remove=[m.path.removeprefix(prefix) for m in old if m.complete],
+            metadata=record,
+        )
         faults.point("changes-committed")
+        if any(m.complete for m in old):
+            table.vacuum(self.store.root)
         for rel in obsolete:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.root / rel).unlink()

@@ -64,7 +64,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
 
     load_into_duckdb(con, store.root)
     load_campaigns(con, store)
-    manifest = store.manifest_frame()
+    manifest = store.index_frame()
     catalog = load_catalog().frame()
     settings = pl.DataFrame(
         {
