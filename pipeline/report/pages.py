@@ -33,15 +33,7 @@ from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.durable import atomic_write, atomic_write_many
 from pipeline.core.errors import PipelineError
-from pipeline.report.data import (
-    FAILURE_MEANING,
-    DayData,
-    available_days,
-    cache_daily,
-    day_bounds,
-    latest_data,
-    load_day,
-)
+from pipeline.report.data import FAILURE_MEANING, DayData, day_bounds, load_day
 from pipeline.report.model import (
     FORMULAS,
     ArchiveDay,
@@ -53,6 +45,7 @@ from pipeline.report.model import (
     OverviewPage,
     PageMeta,
 )
+from pipeline.report.queries import available_days, cache_daily, latest_data
 from pipeline.report.render import (
     csv_text,
     frame_csv_text,
