@@ -66,7 +66,8 @@ class DayData:
 
 @dataclass
 class _DayRows:
-    """The rows of the per-campaign query families for one day, as ``queries`` returns them."""
+    """One day's rows of the query families the campaigns and totals are built from, as
+    ``queries`` returns them."""
 
     campaigns: list[Row]
     totals: Row
@@ -138,7 +139,7 @@ def load_day(
 def _query_day(
     con: duckdb.DuckDBPyConnection, *, day: date, tz: str, days: int, stuck_minutes: int
 ) -> _DayRows:
-    """Run the per-campaign query families of one day (in this order)."""
+    """Run the query families of ``_DayRows`` for one day, one after the other as listed."""
     args = q.day_args(day, tz, days)
     return _DayRows(
         campaigns=q.campaign_rows(con, args),
