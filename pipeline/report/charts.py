@@ -95,12 +95,8 @@ def states_chart(
     slot = (width - left) / n
     bar_w = max(slot * 0.8, 1.0)
     top = max((p.contacts or 0 for p in trend), default=0)
-    bars, labels = [], []
-    lines: list[tuple[float, float, float, float, str]] = []
-    for frac in (0.0, 0.5, 1.0):
-        y = top_pad + plot_h * (1 - frac)
-        lines.append((left, _r(y), width, _r(y), "grid"))
-        labels.append(Label(left - 4, _r(y + 4), f"{round(top * frac):,}", "end", "axis"))
+    lines, labels = _count_axis(left, width, top_pad, plot_h, top)
+    bars: list[Bar] = []
     label_every = max(1, round(n / 7))
     for i, point in enumerate(trend):
         x = left + i * slot + (slot - bar_w) / 2
@@ -108,35 +104,7 @@ def states_chart(
             labels.append(
                 Label(_r(x + bar_w / 2), height - 6, point.day.strftime("%d.%m."), "middle", "axis")
             )
-        if point.snapshot_time is None or not point.contacts:
-            bars.append(
-                Bar(
-                    _r(x),
-                    top_pad + plot_h - 2,
-                    _r(bar_w),
-                    2,
-                    "gap",
-                    f"{point.day.isoformat()}: no snapshot",
-                )
-            )
-            continue
-        y = top_pad + plot_h
-        for code, label in states:
-            count = point.states.get(code, 0)
-            if not count:
-                continue
-            h = plot_h * count / top if top else 0
-            y -= h
-            bars.append(
-                Bar(
-                    _r(x),
-                    _r(y),
-                    _r(bar_w),
-                    _r(max(h, 0.5)),
-                    f"s-{code}",
-                    f"{point.day.isoformat()} {label}: {count:,}",
-                )
-            )
+        bars.extend(_day_stack(point, states, x, bar_w, top_pad + plot_h, plot_h, top))
     first = trend[0].day if trend else None
     last = trend[-1].day if trend else None
     desc = (
@@ -144,6 +112,53 @@ def states_chart(
         "same numbers."
     )
     return Chart(width, height, "States over time", desc, tuple(bars), tuple(labels), tuple(lines))
+
+
+def _count_axis(
+    left: int, width: int, top_pad: int, plot_h: int, top: int
+) -> tuple[list[tuple[float, float, float, float, str]], list[Label]]:
+    """Grid lines and their counts at 0, half and all of ``top`` (the largest day)."""
+    lines: list[tuple[float, float, float, float, str]] = []
+    labels: list[Label] = []
+    for frac in (0.0, 0.5, 1.0):
+        y = top_pad + plot_h * (1 - frac)
+        lines.append((left, _r(y), width, _r(y), "grid"))
+        labels.append(Label(left - 4, _r(y + 4), f"{round(top * frac):,}", "end", "axis"))
+    return lines, labels
+
+
+def _day_stack(
+    point: TrendPoint,
+    states: tuple[tuple[str, str], ...],
+    x: float,
+    bar_w: float,
+    base: int,
+    plot_h: int,
+    top: int,
+) -> list[Bar]:
+    """One day's bar: its states stacked up from ``base``, or a thin gap mark without a
+    snapshot."""
+    if point.snapshot_time is None or not point.contacts:
+        return [Bar(_r(x), base - 2, _r(bar_w), 2, "gap", f"{point.day.isoformat()}: no snapshot")]
+    bars = []
+    y: float = base
+    for code, label in states:
+        count = point.states.get(code, 0)
+        if not count:
+            continue
+        h = plot_h * count / top if top else 0
+        y -= h
+        bars.append(
+            Bar(
+                _r(x),
+                _r(y),
+                _r(bar_w),
+                _r(max(h, 0.5)),
+                f"s-{code}",
+                f"{point.day.isoformat()} {label}: {count:,}",
+            )
+        )
+    return bars
 
 
 def _d(day: date | None) -> str:

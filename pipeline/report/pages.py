@@ -10,7 +10,8 @@ Layout (default ``<data_dir>/reports``)::
     <YYYY-MM-DD>/campaign-<id>-failed.csv        drill-downs: contact ids only
     <YYYY-MM-DD>/campaign-<id>-delivered-not-read.csv, campaign-<id>-stuck.csv
 
-Every file is written aside and renamed into place, so a reader never sees half a page.
+A day's folder is written by ``files.write_day``: every file aside and renamed into place, so a
+reader never sees half a page.
 """
 
 from __future__ import annotations
@@ -19,48 +20,24 @@ import contextlib
 import json
 import re
 import time
-from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from jinja2 import Environment
 
 from pipeline import __version__
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.core.console import Console
-from pipeline.core.durable import atomic_write, atomic_write_many
+from pipeline.core.durable import atomic_write
 from pipeline.core.errors import PipelineError
-from pipeline.report.data import (
-    FAILURE_MEANING,
-    DayData,
-    available_days,
-    cache_daily,
-    day_bounds,
-    latest_data,
-    load_day,
-)
-from pipeline.report.model import (
-    FORMULAS,
-    ArchiveDay,
-    ArchivePage,
-    CampaignDay,
-    CampaignPage,
-    DataFile,
-    Finding,
-    OverviewPage,
-    PageMeta,
-)
-from pipeline.report.render import (
-    csv_text,
-    frame_csv_text,
-    json_text,
-    make_environment,
-    plain,
-    render,
-)
+from pipeline.report.data import day_bounds, load_day
+from pipeline.report.files import write_day
+from pipeline.report.model import ArchiveDay, ArchivePage, PageMeta
+from pipeline.report.queries import available_days, cache_daily, latest_data
+from pipeline.report.render import make_environment, render
 
 REPORTS_DIR = "reports"
 TREND_DAYS = 30
@@ -166,21 +143,10 @@ def render_reports(
                 stuck_minutes=config.stuck_after_minutes,
                 catalog=catalog,
             )
-            earlier = [k for k in known if k < d]
-            later = [k for k in known if k > d]
-            d_start, d_end = day_bounds(d, config.timezone)
-            meta = PageMeta(
-                day=d,
-                timezone=config.timezone,
-                day_start_utc=d_start,
-                day_end_utc=d_end,
-                latest_data=built,
-                version=__version__,
-                stuck_after_minutes=config.stuck_after_minutes,
-                previous_day=max(earlier) if earlier else None,
-                next_day=min(later) if later else None,
-            )
-            write_day(env, out / d.isoformat(), meta, data, catalog.legacy_label, result)
+            meta = _page_meta(config, d, known, built)
+            files = write_day(env, out / d.isoformat(), meta, data, catalog.legacy_label)
+            result.pages.extend(files.pages)
+            result.data_files.extend(files.data_files)
             result.days.append(d)
             console.info(
                 f"report {d}: {data.totals.campaigns} campaign(s) with a snapshot, "
@@ -194,180 +160,23 @@ def render_reports(
     return result
 
 
-# ------------------------------------------------------------------------------------- writing
-_CONTACT_LISTS = (
-    ("failed", "failed", "Failed contacts with the reason (CSV)"),
-    ("delivered_not_read", "delivered-not-read", "Delivered but not read (CSV)"),
-    ("stuck", "stuck", "Stuck contacts (CSV)"),
-)
-_CONTACT_HEADER = ("contact_id", "state", "reason", "state_since_utc", "minutes_in_state")
-
-
-def _contact_csvs(contacts: pl.DataFrame | None) -> dict[str, tuple[str, int]]:
-    """A campaign's drill-down files, written a list at a time: list -> (CSV text, rows).
-
-    ``contacts`` is the campaign's rows of report_contacts, in its order (kept in each file); the
-    reason is the state's label, and for a failure what it means (FAILURE_MEANING).
-    """
-    if contacts is None or contacts.is_empty():
-        return {}
-    meaning = pl.col("state").replace_strict(FAILURE_MEANING, default=None, return_dtype=pl.String)
-    table = contacts.select(
-        "list",
-        pl.col("contact_id").alias(_CONTACT_HEADER[0]),
-        pl.col("state").alias(_CONTACT_HEADER[1]),
-        pl.when(meaning.is_null())
-        .then(pl.col("label"))
-        .otherwise(pl.concat_str(pl.col("label"), pl.lit(": "), meaning))
-        .alias(_CONTACT_HEADER[2]),
-        pl.col("state_since").alias(_CONTACT_HEADER[3]),
-        pl.col("minutes").alias(_CONTACT_HEADER[4]),
+def _page_meta(config: Config, d: date, known: set[date], built: datetime | None) -> PageMeta:
+    """What every page of day ``d`` prints: its time zone and bounds, the data's time, the
+    version, and its neighbours among the rendered days (``known``)."""
+    earlier = [k for k in known if k < d]
+    later = [k for k in known if k > d]
+    d_start, d_end = day_bounds(d, config.timezone)
+    return PageMeta(
+        day=d,
+        timezone=config.timezone,
+        day_start_utc=d_start,
+        day_end_utc=d_end,
+        latest_data=built,
+        version=__version__,
+        stuck_after_minutes=config.stuck_after_minutes,
+        previous_day=max(earlier) if earlier else None,
+        next_day=min(later) if later else None,
     )
-    return {
-        str(key[0]): (frame_csv_text(part), part.height)
-        for key, part in table.partition_by(
-            "list", as_dict=True, include_key=False, maintain_order=True
-        ).items()
-    }
-
-
-def _campaign_files(c: CampaignDay, data: DayData) -> tuple[list[DataFile], dict[str, str]]:
-    """The files beside a campaign page: name -> content, and the links the page shows."""
-    base = f"campaign-{c.campaign_id}"
-    files: dict[str, str] = {}
-    links: list[DataFile] = []
-    state_rows = data.state_rows.get(c.campaign_id, [])
-    files[f"{base}-states.csv"] = csv_text(
-        ("campaign_id", "snapshot_time_utc", "state", "label", "category", "contacts", "share",
-         "change"),
-        (
-            (c.campaign_id, c.snapshot_time, s["state"], s["label"], s["category"],
-             s["contacts"], s["share"], s["change"])
-            for s in state_rows
-        ),
-    )  # fmt: skip
-    links.append(DataFile(f"{base}-states.csv", "State counts (CSV)", len(state_rows)))
-    links.append(DataFile(f"{base}.json", "All metrics of this page (JSON)", None))
-    lists = _contact_csvs(data.contacts.get(c.campaign_id))
-    for key, suffix, label in _CONTACT_LISTS:
-        text, count = lists.get(key, (csv_text(_CONTACT_HEADER, ()), 0))
-        files[f"{base}-{suffix}.csv"] = text
-        links.append(DataFile(f"{base}-{suffix}.csv", label, count))
-    return links, files
-
-
-def _overview_csv(data: DayData) -> str:
-    header = (
-        "campaign_id", "name", "status", "snapshot_time_utc", "contacts", "contacts_change",
-        "reached_sent", "reached_delivered", "reached_read", "delivery_rate", "read_rate",
-        "read_of_sent", "failed", "sending_failed", "error", "delivery_failed",
-        "legacy_as_sent", "stuck",
-    )  # fmt: skip
-    out = []
-    for c in data.campaigns:
-        f = c.funnel
-        out.append(
-            (
-                c.campaign_id, c.name or "", "fresh" if c.fresh else "stale", c.snapshot_time,
-                c.contacts, c.contacts_change, f.stage("sent").count,
-                f.stage("delivered").count, f.stage("read").count,
-                f.rate("delivery_rate").value, f.rate("read_rate").value,
-                f.rate("read_of_sent").value, c.failed, *(x.count for x in c.failures),
-                c.legacy_as_sent, c.stuck_count,
-            )
-        )  # fmt: skip
-    return csv_text(header, out)
-
-
-def write_day(
-    env: Environment,
-    folder: Path,
-    meta: PageMeta,
-    data: DayData,
-    legacy_label: str,
-    result: RenderResult,
-) -> None:
-    written: dict[Path, str] = {}
-
-    def put(name: str, text: str, *, page: bool = False) -> None:
-        path = folder / name
-        written[path] = text
-        (result.pages if page else result.data_files).append(path)
-
-    campaigns = []
-    for c in data.campaigns:
-        links, files = _campaign_files(c, data)
-        c = replace(c, files=tuple(links))
-        campaigns.append(c)
-        for name, text in files.items():
-            put(name, text)
-        put(
-            f"campaign-{c.campaign_id}.json",
-            json_text(
-                {"day": meta.day, "timezone": meta.timezone, "formulas": FORMULAS, "campaign": c}
-            ),
-        )
-        put(c.page, render(env, "campaign.html", CampaignPage(meta, c, legacy_label)), page=True)
-
-    fresh = tuple(c for c in campaigns if c.fresh)
-    stale = tuple(c for c in campaigns if not c.fresh)
-    tenant_findings: tuple[Finding, ...] = ()
-    if data.other_stale:
-        tenant_findings = (
-            Finding(
-                "info",
-                "stale",
-                f"{data.other_stale:,} more campaign(s) have had no snapshot for longer than "
-                "the report's window; they are not listed.",
-                data.other_stale,
-            ),
-        )
-    overview_files = (
-        DataFile("overview.csv", "Metrics of every campaign (CSV)", len(campaigns)),
-        DataFile("overview.json", "All metrics of this page (JSON)", None),
-    )
-    page = OverviewPage(
-        meta,
-        data.totals,
-        fresh,
-        stale,
-        tenant_findings,
-        overview_files,
-        freshness=tuple(data.freshness),
-        export_problems=tuple(data.export_problems),
-        runs_recorded=data.runs_recorded,
-    )
-    put("overview.csv", _overview_csv(data))
-    put(
-        "overview.json",
-        json_text(
-            {
-                "day": meta.day,
-                "timezone": meta.timezone,
-                "formulas": FORMULAS,
-                "totals": data.totals,
-                "campaigns": [_summary(c) for c in campaigns],
-                "findings": tenant_findings,
-            }
-        ),
-    )
-    put("index.html", render(env, "overview.html", page), page=True)
-    # The overview goes last: it links only to files already in place.
-    overview_path = folder / "index.html"
-    atomic_write_many({p: t for p, t in written.items() if p != overview_path})
-    atomic_write(overview_path, written[overview_path])
-    # Files of an earlier render of this day that this render did not write (a campaign that
-    # is no longer listed) are removed, so the folder matches the overview.
-    for old in folder.iterdir():
-        if old.is_file() and old not in written and not old.name.startswith("."):
-            old.unlink()
-
-
-def _summary(c: CampaignDay) -> dict[str, Any]:
-    d: dict[str, Any] = plain(c)
-    d.pop("trend")
-    d.pop("stuck")
-    return d
 
 
 def write_archive(env: Environment, out: Path, tz: str) -> None:
