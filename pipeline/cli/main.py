@@ -191,11 +191,31 @@ def retention(obj: Context, as_of: Any) -> None:
     """Remove raw snapshots and quarantine files older than the configured limits.
 
     Limits are retention.snapshots_days (default 400) and retention.quarantine_days (default 90);
-    0 keeps data for ever. Removals are recorded in the manifest.
+    0 keeps data for ever. Each removal is a commit of the snapshot table, and the removed
+    files are deleted at once (a vacuum).
     """
     from pipeline.store.retention import apply_retention
 
     apply_retention(obj.config, obj.console, as_of)
+
+
+@cli.command(
+    epilog="Examples:\n\n\b\n  campaign-reports --data-dir data migrate --dry-run\n"
+    "  campaign-reports --data-dir data migrate"
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be migrated; change nothing.")
+@pass_ctx
+def migrate(obj: Context, dry_run: bool) -> None:
+    """Turn a store written by an older version (manifest.jsonl) into the Delta table.
+
+    The snapshot files stay where they are; one Delta commit adds the complete ones and records
+    what the manifest knew of every snapshot and quarantine file; manifest.jsonl is then renamed
+    manifest.jsonl.migrated. Safe to run again: a store that is already a Delta table is left
+    as it is.
+    """
+    from pipeline.store.migrate import migrate as run_migrate
+
+    obj.console.info(run_migrate(obj.config, obj.console, dry_run=dry_run).text())
 
 
 # Commands defined in their stage's module are registered here, one line each.

@@ -35,14 +35,14 @@ class Index:
         op = meta.get("op")
         if op in ("publish", "migrate"):
             for snap in meta.get("snapshots", []):
-                m = _meta(snap)
+                m = meta_from_dict(snap)
                 self.snapshots[m.snapshot_id] = m
             if meta.get("quarantine_file"):
                 self.quarantine[meta["quarantine_file"]] = meta["committed_at"]
             self.quarantine.update(meta.get("quarantine", {}))
         elif op == "change":
             for snap in meta.get("replaced", []):
-                m = _meta(snap)
+                m = meta_from_dict(snap)
                 self.snapshots[m.snapshot_id] = m
             for sid in meta.get("removed", []):
                 self.snapshots.pop(sid, None)
@@ -51,7 +51,8 @@ class Index:
         self.version = version
 
 
-def _meta(data: dict[str, Any]) -> SnapshotMeta:
+def meta_from_dict(data: dict[str, Any]) -> SnapshotMeta:
+    """A SnapshotMeta from its recorded fields (fields it does not know are ignored)."""
     return SnapshotMeta(**{k: v for k, v in data.items() if k in _META_FIELDS})
 
 
