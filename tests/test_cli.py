@@ -79,3 +79,11 @@ def test_ingest_prints_the_accounting(tmp_path):
     assert "2 rows read = 2 loaded + 0 quarantined" in result.stderr
     again = run("--data-dir", str(tmp_path / "data"), "ingest", str(f))
     assert "already in the store, nothing added" in again.stderr
+
+
+def test_the_readme_documents_the_exit_codes():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"^## Exit codes\n(.*?)(?=^## |\Z)", readme, flags=re.M | re.S)
+    assert match, "README.md has no '## Exit codes' section"
+    for code in ("0", "1", "2", "70", "130"):
+        assert re.search(rf"^\| `?{code}`? \|", match.group(1), flags=re.M), code

@@ -5,11 +5,17 @@ The group and its global options live here; each command lives in its stage's mo
 click and ``pipeline.core``'s light modules at import time; polars, DuckDB, pyarrow, httpx and
 Jinja load inside the command that uses them, so ``--help`` and ``--version`` never pay for them
 (``tests/test_cli_startup.py`` keeps it so).
+
+Exit codes (README, "Exit codes"): 0 ok; 1 a ``PipelineError`` (bad input, a failed job);
+2 misuse (click's usage errors and our own ``click.UsageError``); 70 an internal error (any other
+exception: one masked line, the traceback only with ``--debug``); 130 interrupted.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -27,6 +33,10 @@ from pipeline.cli.warehouse import build, sql
 from pipeline.core.config import load_config
 from pipeline.core.console import Console
 from pipeline.core.errors import PipelineError
+
+#: sysexits.h EX_SOFTWARE: an exception that is not a ``PipelineError`` reached the edge
+INTERNAL_ERROR = 70
+INTERRUPTED = 130
 
 
 @click.group(
@@ -82,13 +92,14 @@ cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; the only place where exceptions become messages and exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="campaign-reports", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+        sys.exit(INTERRUPTED)
+    except click.ClickException as exc:  # misuse: exit 2 (UsageError, BadParameter...)
         exc.show()
         sys.exit(exc.exit_code)
     except PipelineError as exc:
@@ -98,4 +109,57 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
+    except Exception as exc:  # a bug, an OSError, a DuckDB or polars error
+        if debug:
+            traceback.print_exc()
+        click.echo(internal_error_line(exc, debug=debug), err=True)
+        sys.exit(INTERNAL_ERROR)
+
+
+# ------------------------------------------------------------------------- internal errors
+#: where this package lives: frames under it name the stage
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: a run of digits long enough to be a phone number or a contact id
+LONG_NUMBER = re.compile(r"\d{6,}")
+MASK = "•••••"
+MAX_WHAT = 200
+
+
+def internal_error_line(exc: BaseException, *, debug: bool = False) -> str:
+    """``Error: internal error in <stage>: <what>`` and, without ``--debug``, how to see more."""
+    line = f"Error: internal error in {stage_of(exc)}: {describe(exc)}"
+    return line if debug else line + "; rerun with --debug for the traceback"
+
+
+def stage_of(exc: BaseException) -> str:
+    """The stage where ``exc`` was raised: the folder under ``pipeline/`` of the innermost
+    traceback frame inside the package (core, sources, store, warehouse, report, ...)."""
+    stage = "cli"  # main() itself is always on the traceback
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        try:
+            parts = Path(frame.f_code.co_filename).resolve().relative_to(PACKAGE_DIR).parts
+        except ValueError:
+            continue  # a frame in the standard library, click, polars, DuckDB...
+        stage = parts[0] if len(parts) > 1 else "cli"  # pipeline/__main__.py runs the CLI
+    return stage
+
+
+def describe(exc: BaseException) -> str:
+    """The exception's type and the first line of its message, at most ``MAX_WHAT`` characters,
+    with every run of 6 or more digits masked: messages from polars and DuckDB can quote row
+    content (phone numbers, contact ids), which must never reach stderr or a log."""
+    kind = type(exc)
+    package = kind.__module__.split(".")[0].lstrip("_")
+    name = kind.__name__ if package in ("builtins", "pipeline") else f"{package}.{kind.__name__}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        facts = [errno.errorcode.get(exc.errno, str(exc.errno)), exc.strerror]
+        facts += [exc.filename, exc.filename2]
+        message = ": ".join(str(f) for f in facts if f not in (None, ""))
+    else:
+        message = str(exc)
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    first = LONG_NUMBER.sub(MASK, first)  # before cutting: a cut must not shorten a number
+    if len(first) > MAX_WHAT:
+        first = first[: MAX_WHAT - 1] + "…"
+    return f"{name}: {first}" if first else name
