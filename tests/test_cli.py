@@ -40,6 +40,17 @@ def test_every_command_has_help_with_an_example(name):
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden:
             assert param.help, f"{name} {param.opts} has no help text"
+            assert has_example(param.help), f"{name} {param.opts}: no example in its help"
+
+
+def has_example(text: str) -> bool:
+    return "Example" in text or "e.g." in text
+
+
+def test_every_global_option_has_help_with_an_example():
+    for param in cli.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help and has_example(param.help), param.opts
 
 
 def test_every_command_is_documented_in_the_readme():

@@ -11,19 +11,22 @@ from pipeline.cli.context import AsOf, Context, pass_ctx
 
 
 @click.command(epilog="Example: campaign-reports --data-dir demo-data demo --scale 0.1")
-@click.option("--seed", default=7, show_default=True, help="Seed of the synthetic tenant.")
+@click.option(
+    "--seed", default=7, show_default=True, help="Seed of the synthetic tenant. Example: --seed 11"
+)
 @click.option(
     "--scale",
     default=1.0,
     show_default=True,
-    help="Multiply every campaign's size (0.1 for a quick look).",
+    help="Multiply every campaign's size (0.1 for a quick look). Example: --scale 0.1",
 )
 @click.option(
     "--as-of",
     type=AsOf(),
     default="2026-11-27T22:00:00Z",
     show_default=True,
-    help="The end of the demo's history (the last report day is this day in the time zone).",
+    help="The end of the demo's history (the last report day is this day in the time zone). "
+    "Example: --as-of 2026-11-20T22:00:00Z",
 )
 @pass_ctx
 def demo(obj: Context, seed: int, scale: float, as_of: datetime) -> None:

@@ -56,9 +56,19 @@ INTERRUPTED = 130
     help="TOML config file (default: ./campaign-reports.toml if it exists). "
     "Example: --config /etc/campaign-reports.toml",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
-@click.version_option(__version__, prog_name="campaign-reports")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print errors only. Example: campaign-reports -q build"
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show tracebacks and debug logging. Example: campaign-reports --debug build",
+)
+@click.version_option(
+    __version__,
+    prog_name="campaign-reports",
+    help="Show the version and exit. Example: campaign-reports --version",
+)
 @click.pass_context
 def cli(
     ctx: click.Context, data_dir: Path | None, config_path: Path | None, quiet: bool, debug: bool

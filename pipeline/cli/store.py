@@ -23,22 +23,23 @@ from pipeline.core.errors import PipelineError
 @click.option(
     "--campaign",
     "campaign_id",
-    help="Campaign id for every row (beats a column and the file name).",
+    help="Campaign id for every row (beats a column and the file name). Example: --campaign 1234",
 )
 @click.option(
     "--snapshot-time",
     type=AsOf(),
-    help="Snapshot time for every row, ISO-8601 (without an offset: UTC).",
+    help="Snapshot time for every row, ISO-8601 (without an offset: UTC). "
+    "Example: --snapshot-time 2026-11-28T06:00:00+01:00",
 )
 @click.option(
     "--encoding",
     type=click.Choice(["utf-8", "cp1250"]),
-    help="CSV encoding (default: ingest.encoding, utf-8).",
+    help="CSV encoding (default: ingest.encoding, utf-8). Example: --encoding cp1250",
 )
 @click.option(
     "--delimiter",
     type=click.Choice([",", ";", "tab", "auto"]),
-    help="CSV delimiter (default: auto, from the header line).",
+    help="CSV delimiter (default: auto, from the header line). Example: --delimiter ';'",
 )
 @pass_ctx
 def ingest(
@@ -81,7 +82,7 @@ def ingest(
 @click.option(
     "--contact", "contact_id", required=True, help="The contact id to erase, e.g. --contact 123456."
 )
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation. Example: --yes")
 @pass_ctx
 def erase(obj: Context, contact_id: str, yes: bool) -> None:
     """Remove one contact everywhere, for good.
@@ -103,7 +104,12 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
 
 
 @click.command(epilog="Example: campaign-reports retention --as-of 2026-11-28T06:00:00Z")
-@click.option("--as-of", type=AsOf(), help="The time that ages are measured from (default: now).")
+@click.option(
+    "--as-of",
+    type=AsOf(),
+    help="The time that ages are measured from (default: now). "
+    "Example: --as-of 2026-11-28T06:00:00Z",
+)
 @pass_ctx
 def retention(obj: Context, as_of: datetime | None) -> None:
     """Remove raw snapshots and quarantine files older than the configured limits.
