@@ -33,6 +33,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix pipeline tests bench
 
 bench: $(STAMP) ## benchmarks (not part of the tests)
+	$(BIN)/python bench/startup_bench.py
 	$(BIN)/python bench/ingest_bench.py
 	$(BIN)/python bench/build_bench.py --rows 3000000
 	$(BIN)/python bench/render_bench.py

@@ -40,6 +40,17 @@ def test_every_command_has_help_with_an_example(name):
     for param in command.params:
         if isinstance(param, click.Option) and not param.hidden:
             assert param.help, f"{name} {param.opts} has no help text"
+            assert has_example(param.help), f"{name} {param.opts}: no example in its help"
+
+
+def has_example(text: str) -> bool:
+    return "Example" in text or "e.g." in text
+
+
+def test_every_global_option_has_help_with_an_example():
+    for param in cli.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help and has_example(param.help), param.opts
 
 
 def test_every_command_is_documented_in_the_readme():
@@ -79,3 +90,11 @@ def test_ingest_prints_the_accounting(tmp_path):
     assert "2 rows read = 2 loaded + 0 quarantined" in result.stderr
     again = run("--data-dir", str(tmp_path / "data"), "ingest", str(f))
     assert "already in the store, nothing added" in again.stderr
+
+
+def test_the_readme_documents_the_exit_codes():
+    readme = (ROOT / "README.md").read_text()
+    match = re.search(r"^## Exit codes\n(.*?)(?=^## |\Z)", readme, flags=re.M | re.S)
+    assert match, "README.md has no '## Exit codes' section"
+    for code in ("0", "1", "2", "70", "130"):
+        assert re.search(rf"^\| `?{code}`? \|", match.group(1), flags=re.M), code

@@ -23,7 +23,8 @@ from pipeline.core.errors import PipelineError
     "--campaign",
     "campaign_ids",
     multiple=True,
-    help="Export only this campaign id (repeat for more). Default: every WhatsApp campaign.",
+    help="Export only this campaign id (repeat for more). Default: every WhatsApp campaign. "
+    "Example: --campaign 101 --campaign 102",
 )
 @click.option(
     "--base-url",
@@ -32,7 +33,7 @@ from pipeline.core.errors import PipelineError
 @click.option(
     "--page-size",
     type=click.IntRange(1, 10_000),
-    help="Identities per request (default: api.page_size, 1000).",
+    help="Identities per request (default: api.page_size, 1000). Example: --page-size 500",
 )
 @pass_ctx
 def export(
@@ -69,19 +70,25 @@ def export(
     "  campaign-reports fake-api --port 8765\n"
     "  campaign-reports fake-api --contacts 5000,200 --fault rate-limit --fault login-redirect",
 )
-@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--seed", default=7, show_default=True, help="Seed of the generated tenant.")
+@click.option(
+    "--port", default=8765, show_default=True, help="Port on 127.0.0.1. Example: --port 9000"
+)
+@click.option(
+    "--seed", default=7, show_default=True, help="Seed of the generated tenant. Example: --seed 11"
+)
 @click.option(
     "--contacts",
     default="250,1200,40",
     show_default=True,
-    help="Contacts per WhatsApp campaign, comma-separated (campaign ids 101, 102, ...).",
+    help="Contacts per WhatsApp campaign, comma-separated (campaign ids 101, 102, ...). "
+    "Example: --contacts 5000,200",
 )
 @click.option(
     "--minutes-per-second",
     default=10.0,
     show_default=True,
-    help="How fast the tenant's simulated clock runs: contacts move on between exports.",
+    help="How fast the tenant's simulated clock runs: contacts move on between exports. "
+    "Example: --minutes-per-second 60",
 )
 @click.option(
     "--fault",
@@ -89,7 +96,7 @@ def export(
     multiple=True,
     type=click.Choice(["rate-limit", "server-errors", "login-redirect", "slow", "truncated"]),
     help="Misbehave on purpose (repeatable): 429 with Retry-After, 503 bursts, a login redirect "
-    "mid-run, slow answers, cut-off JSON.",
+    "mid-run, slow answers, cut-off JSON. Example: --fault rate-limit --fault slow",
 )
 @pass_ctx
 def fake_api(

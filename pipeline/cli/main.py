@@ -1,20 +1,42 @@
-"""The ``campaign-reports`` command line. Errors become messages here and nowhere else."""
+"""The ``campaign-reports`` command line. Errors become messages here and nowhere else.
+
+The group and its global options live here; each command lives in its stage's module
+(``cli/store.py``, ``cli/warehouse.py``...). Start-up stays light: a command module imports only
+click and ``pipeline.core``'s light modules at import time; polars, DuckDB, pyarrow, httpx and
+Jinja load inside the command that uses them, so ``--help`` and ``--version`` never pay for them
+(``tests/test_cli_startup.py`` keeps it so).
+
+Exit codes (README, "Exit codes"): 0 ok; 1 a ``PipelineError`` (bad input, a failed job);
+2 misuse (click's usage errors and our own ``click.UsageError``); 70 an internal error (any other
+exception: one masked line, the traceback only with ``--debug``); 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import re
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
 
 import click
 
 from pipeline import __version__
-from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.cli.context import Context
+from pipeline.cli.demo import demo
+from pipeline.cli.export import export, fake_api
+from pipeline.cli.report import report
+from pipeline.cli.schedule import run, schedule, status
+from pipeline.cli.store import erase, ingest, migrate, retention
+from pipeline.cli.warehouse import build, sql
 from pipeline.core.config import load_config
 from pipeline.core.console import Console
 from pipeline.core.errors import PipelineError
+
+#: sysexits.h EX_SOFTWARE: an exception that is not a ``PipelineError`` reached the edge
+INTERNAL_ERROR = 70
+INTERRUPTED = 130
 
 
 @click.group(
@@ -34,9 +56,19 @@ from pipeline.core.errors import PipelineError
     help="TOML config file (default: ./campaign-reports.toml if it exists). "
     "Example: --config /etc/campaign-reports.toml",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
-@click.version_option(__version__, prog_name="campaign-reports")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print errors only. Example: campaign-reports -q build"
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show tracebacks and debug logging. Example: campaign-reports --debug build",
+)
+@click.version_option(
+    __version__,
+    prog_name="campaign-reports",
+    help="Show the version and exit. Example: campaign-reports --version",
+)
 @click.pass_context
 def cli(
     ctx: click.Context, data_dir: Path | None, config_path: Path | None, quiet: bool, debug: bool
@@ -54,200 +86,31 @@ def cli(
     ctx.obj = Context(config=config, console=Console(quiet=quiet), debug=debug)
 
 
-@cli.command(
-    epilog="Examples:\n\n\b\n  campaign-reports ingest inbox/campaign-1234_20261128T060000Z.csv\n"
-    "  campaign-reports ingest --campaign 1234 --snapshot-time 2026-11-28T06:00:00+01:00 export.csv\n"
-    "  campaign-reports ingest --encoding cp1250 excel-export.csv"
-)
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-@click.option(
-    "--campaign",
-    "campaign_id",
-    help="Campaign id for every row (beats a column and the file name).",
-)
-@click.option(
-    "--snapshot-time",
-    type=AsOf(),
-    help="Snapshot time for every row, ISO-8601 (without an offset: UTC).",
-)
-@click.option(
-    "--encoding",
-    type=click.Choice(["utf-8", "cp1250"]),
-    help="CSV encoding (default: ingest.encoding, utf-8).",
-)
-@click.option(
-    "--delimiter",
-    type=click.Choice([",", ";", "tab", "auto"]),
-    help="CSV delimiter (default: auto, from the header line).",
-)
-@pass_ctx
-def ingest(
-    obj: Context,
-    files: tuple[Path, ...],
-    campaign_id: str | None,
-    snapshot_time: Any,
-    encoding: str | None,
-    delimiter: str | None,
-) -> None:
-    """Load export files (CSV, Parquet, JSON) into the snapshot store.
-
-    Each file is accounted for: rows read = rows loaded + rows quarantined. Bad rows go to
-    quarantine/ with a reason; a file that cannot be trusted as a whole is rejected and nothing
-    from it is written. Ingesting the same file twice adds nothing. Exit code 1 if any file was
-    rejected.
-    """
-    from pipeline.store.ingest import IngestOptions, ingest_files
-    from pipeline.store.snapshots import Store
-
-    options = IngestOptions(
-        campaign_id=campaign_id, snapshot_time=snapshot_time, encoding=encoding, delimiter=delimiter
-    )
-    reports = ingest_files(
-        list(files),
-        store=Store(obj.config.data_dir),
-        config=obj.config,
-        console=obj.console,
-        options=options,
-    )
-    rejected = [r for r in reports if not r.ok]
-    if rejected:
-        raise PipelineError(f"{len(rejected)} of {len(reports)} file(s) rejected (see above)")
-
-
-@cli.command(epilog="Example: campaign-reports --data-dir demo-data demo --scale 0.1")
-@click.option("--seed", default=7, show_default=True, help="Seed of the synthetic tenant.")
-@click.option(
-    "--scale",
-    default=1.0,
-    show_default=True,
-    help="Multiply every campaign's size (0.1 for a quick look).",
-)
-@click.option(
-    "--as-of",
-    type=AsOf(),
-    default="2026-11-27T22:00:00Z",
-    show_default=True,
-    help="The end of the demo's history (the last report day is this day in the time zone).",
-)
-@pass_ctx
-def demo(obj: Context, seed: int, scale: float, as_of: Any) -> None:
-    """Build a synthetic tenant and run the whole pipeline on it.
-
-    Writes export files for several campaigns into <data-dir>/demo-exports, ingests them through the
-    normal ingest path, builds the warehouse and renders the reports of the last day. Deterministic
-    for a given seed; running it again on the same data directory adds nothing.
-    """
-    from pipeline.demo.tenant import run_demo
-    from pipeline.report import render_day
-    from pipeline.warehouse.build import build
-
-    run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
-    result = build(obj.config, obj.console)
-    overview = render_day(obj.config, obj.console)
-    obj.console.info(f"Analyst copy of the warehouse: {result.analyst}")
-    obj.console.info(f"The report is ready: {overview}")
-    obj.console.info(f"Open it in a browser: file://{overview.resolve()}")
-
-
-@cli.command(
-    epilog="Examples:\n\n\b\n  campaign-reports erase --contact 123456\n"
-    "  campaign-reports erase --contact 123456 --yes"
-)
-@click.option(
-    "--contact", "contact_id", required=True, help="The contact id to erase, e.g. --contact 123456."
-)
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@pass_ctx
-def erase(obj: Context, contact_id: str, yes: bool) -> None:
-    """Remove one contact everywhere, for good.
-
-    Rewrites every snapshot and quarantine file that holds the contact without it, rebuilds the
-    warehouse and the rendered reports from the cleaned store, and keeps the contact on a
-    suppression list so that a later file or export does not bring it back.
-    """
-    from pipeline.store.erase import erase_contact
-
-    if not yes:
-        click.confirm(
-            f"Erase contact {contact_id} from {obj.config.data_dir} for good?", abort=True
-        )
-    erase_contact(obj.config, obj.console, contact_id)
-    _rebuild_after_erase(obj)
-
-
-def _rebuild_after_erase(obj: Context) -> None:
-    """Derived data (warehouse, reports) is rebuilt from the cleaned store."""
-    from pipeline.report.rebuild import rebuild_derived
-
-    rebuild_derived(obj.config, obj.console)
-
-
-@cli.command(epilog="Example: campaign-reports retention --as-of 2026-11-28T06:00:00Z")
-@click.option("--as-of", type=AsOf(), help="The time that ages are measured from (default: now).")
-@pass_ctx
-def retention(obj: Context, as_of: Any) -> None:
-    """Remove raw snapshots and quarantine files older than the configured limits.
-
-    Limits are retention.snapshots_days (default 400) and retention.quarantine_days (default 90);
-    0 keeps data for ever. Each removal is a commit of the snapshot table, and the removed
-    files are deleted at once (a vacuum).
-    """
-    from pipeline.store.retention import apply_retention
-
-    apply_retention(obj.config, obj.console, as_of)
-
-
-@cli.command(
-    epilog="Examples:\n\n\b\n  campaign-reports --data-dir data migrate --dry-run\n"
-    "  campaign-reports --data-dir data migrate"
-)
-@click.option("--dry-run", is_flag=True, help="Say what would be migrated; change nothing.")
-@pass_ctx
-def migrate(obj: Context, dry_run: bool) -> None:
-    """Turn a store written by an older version (manifest.jsonl) into the Delta table.
-
-    The snapshot files stay where they are; one Delta commit adds the complete ones and records
-    what the manifest knew of every snapshot and quarantine file; manifest.jsonl is then renamed
-    manifest.jsonl.migrated. Safe to run again: a store that is already a Delta table is left
-    as it is.
-    """
-    from pipeline.store.migrate import migrate as run_migrate
-
-    obj.console.info(run_migrate(obj.config, obj.console, dry_run=dry_run).text())
-
-
-# Commands defined in their stage's module are registered here, one line each.
-# (register further commands below this line)
-from pipeline.cli.schedule import run as _run_command  # noqa: E402
-from pipeline.cli.schedule import schedule as _schedule_command  # noqa: E402
-from pipeline.cli.schedule import status as _status_command  # noqa: E402
-
-cli.add_command(_schedule_command)
-cli.add_command(_run_command)
-cli.add_command(_status_command)
-from pipeline.cli.report import report as _report_command  # noqa: E402
-
-cli.add_command(_report_command)
-from pipeline.cli.export import export, fake_api  # noqa: E402
-
+# Each command is defined in its stage's module and registered here, one line each.
+cli.add_command(ingest)
+cli.add_command(erase)
+cli.add_command(retention)
+cli.add_command(migrate)
 cli.add_command(export)
 cli.add_command(fake_api)
-from pipeline.cli.warehouse import build, sql  # noqa: E402
-
 cli.add_command(build)
 cli.add_command(sql)
+cli.add_command(report)
+cli.add_command(schedule)
+cli.add_command(run)
+cli.add_command(status)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; the only place where exceptions become messages and exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="campaign-reports", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
+        sys.exit(INTERRUPTED)
+    except click.ClickException as exc:  # misuse: exit 2 (UsageError, BadParameter...)
         exc.show()
         sys.exit(exc.exit_code)
     except PipelineError as exc:
@@ -257,4 +120,57 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
+    except Exception as exc:  # a bug, an OSError, a DuckDB or polars error
+        if debug:
+            traceback.print_exc()
+        click.echo(internal_error_line(exc, debug=debug), err=True)
+        sys.exit(INTERNAL_ERROR)
+
+
+# ------------------------------------------------------------------------- internal errors
+#: where this package lives: frames under it name the stage
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: a run of digits long enough to be a phone number or a contact id
+LONG_NUMBER = re.compile(r"\d{6,}")
+MASK = "•••••"
+MAX_WHAT = 200
+
+
+def internal_error_line(exc: BaseException, *, debug: bool = False) -> str:
+    """``Error: internal error in <stage>: <what>`` and, without ``--debug``, how to see more."""
+    line = f"Error: internal error in {stage_of(exc)}: {describe(exc)}"
+    return line if debug else line + "; rerun with --debug for the traceback"
+
+
+def stage_of(exc: BaseException) -> str:
+    """The stage where ``exc`` was raised: the folder under ``pipeline/`` of the innermost
+    traceback frame inside the package (core, sources, store, warehouse, report, ...)."""
+    stage = "cli"  # main() itself is always on the traceback
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        try:
+            parts = Path(frame.f_code.co_filename).resolve().relative_to(PACKAGE_DIR).parts
+        except ValueError:
+            continue  # a frame in the standard library, click, polars, DuckDB...
+        stage = parts[0] if len(parts) > 1 else "cli"  # pipeline/__main__.py runs the CLI
+    return stage
+
+
+def describe(exc: BaseException) -> str:
+    """The exception's type and the first line of its message, at most ``MAX_WHAT`` characters,
+    with every run of 6 or more digits masked: messages from polars and DuckDB can quote row
+    content (phone numbers, contact ids), which must never reach stderr or a log."""
+    kind = type(exc)
+    package = kind.__module__.split(".")[0].lstrip("_")
+    name = kind.__name__ if package in ("builtins", "pipeline") else f"{package}.{kind.__name__}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        facts = [errno.errorcode.get(exc.errno, str(exc.errno)), exc.strerror]
+        facts += [exc.filename, exc.filename2]
+        message = ": ".join(str(f) for f in facts if f not in (None, ""))
+    else:
+        message = str(exc)
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    first = LONG_NUMBER.sub(MASK, first)  # before cutting: a cut must not shorten a number
+    if len(first) > MAX_WHAT:
+        first = first[: MAX_WHAT - 1] + "…"
+    return f"{name}: {first}" if first else name

@@ -68,6 +68,13 @@ def report(
     """
     from pipeline.report import render_reports
 
+    if day is not None and (start is not None or end is not None):
+        raise click.UsageError("--date cannot be combined with --from/--to: give one or the other")
+    if start is not None and end is not None and start > end:
+        raise click.BadParameter(
+            f"{start:%Y-%m-%d} is after --to {end:%Y-%m-%d}", param_hint="--from"
+        )
+
     def as_day(value: datetime | None) -> date | None:
         return value.date() if value is not None else None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -15,17 +15,11 @@ from pipeline.core.clock import parse_iso
 from pipeline.core.cron import next_fire
 from pipeline.core.errors import PipelineError
 from pipeline.schedule.plan import attempts_of, gave_up, plan, policy_of
-from pipeline.schedule.runner import (
-    Abandon,
-    Scheduler,
-    StopFlag,
-    configured_jobs,
-    handle_signals,
-    lock_holder,
-    scheduler_lock,
-)
-from pipeline.store.runlog import RunLog, RunRecord
-from pipeline.store.snapshots import Store
+
+if TYPE_CHECKING:  # the runner, the run log and the store load polars: only when a command runs
+    from pipeline.schedule.runner import Scheduler
+    from pipeline.store.runlog import RunLog, RunRecord
+    from pipeline.store.snapshots import Store
 
 
 @click.command(
@@ -43,6 +37,14 @@ def schedule(obj: Context) -> None:
     running job finish and exits 0; a second one abandons the job, and nothing half-written is
     kept. Jobs come from [[jobs]] in the config file (see the README, "Running on a schedule").
     """
+    from pipeline.schedule.runner import (
+        Abandon,
+        Scheduler,
+        StopFlag,
+        handle_signals,
+        scheduler_lock,
+    )
+
     stop = StopFlag()
     scheduler = Scheduler(obj.config, obj.console, stop=stop, debug=obj.debug)
     with scheduler_lock(obj.config.data_dir, "schedule"), handle_signals(stop, obj.console):
@@ -105,6 +107,8 @@ def run(
     come. Exits 1 if a job failed, or if a scheduler is already working on the data directory
     (it does the work itself; --wait waits for it). SIGTERM lets the running job finish.
     """
+    from pipeline.schedule.runner import Abandon, Scheduler, handle_signals, scheduler_lock
+
     if as_of is not None and not dry_run:
         raise click.UsageError("--as-of plans only: use it with --dry-run")
     scheduler = Scheduler(obj.config, obj.console, trigger="run", debug=obj.debug)
@@ -221,13 +225,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
+    """The report of ``campaign-reports status``: the header, then the jobs, the latest runs
+    and the data's freshness."""
+    from pipeline.schedule.runner import lock_holder
+    from pipeline.store.runlog import RunLog
+    from pipeline.store.snapshots import Store
+
     config = obj.config
     tz = ZoneInfo(config.schedule.timezone or config.timezone)
-    jobs, left_out = configured_jobs(config)
     runlog = RunLog(config.data_dir)
     records = runlog.records()
-    attempts = attempts_of(records)
-    policy = policy_of(config)
     holder = lock_holder(config.data_dir)
 
     out = [f"Data directory: {config.data_dir}"]
@@ -235,8 +242,23 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     out.append(f"Times in {tz.key}; now {_local(as_of, tz)}.")
     if runlog.damaged:
         out.append(f"Warning: {runlog.damaged} damaged line(s) in {runlog.path} were skipped.")
+    out += ["", "Jobs", *_job_lines(obj, runlog, records, as_of, tz)]
+    if last:
+        out += ["", f"Last {min(last, len(records))} run(s)", *_run_lines(records[-last:], tz)]
+    out += ["", "Data freshness (latest complete snapshot of each campaign)"]
+    out += _freshness_lines(freshness(Store(config.data_dir)), as_of, tz)
+    return out
 
-    out += ["", "Jobs"]
+
+def _job_lines(
+    obj: Context, runlog: RunLog, records: list[RunRecord], as_of: datetime, tz: ZoneInfo
+) -> list[str]:
+    """Each job's last run and next time, then what is due, given up and the last failure."""
+    from pipeline.schedule.runner import configured_jobs
+
+    jobs, left_out = configured_jobs(obj.config)
+    attempts = attempts_of(records)
+    policy = policy_of(obj.config)
     rows = []
     for job in jobs:
         mine = [r for r in records if r.job == job.name]
@@ -254,7 +276,7 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
                 _local(next_fire(job.cron, as_of, job.tz), tz),
             ]
         )
-    out += table(
+    out = table(
         ["job", "kind", "cron", "last run", "status", "took", "rows", "snapshots", "next run"],
         rows,
     )
@@ -272,42 +294,42 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     if failures:
         f = failures[-1]
         out.append(f"  last failure: {_what(f)} at {_local(parse_iso(f.started), tz)}: {f.error}")
-
-    if last:
-        out += ["", f"Last {min(last, len(records))} run(s)"]
-        if records:
-            out += table(
-                ["started", "job", "for", "status", "took", "rows", "snapshots", "note"],
-                [
-                    [
-                        _local(parse_iso(r.started), tz),
-                        r.job,
-                        r.day or _local(parse_iso(r.scheduled_for), tz),
-                        r.status,
-                        f"{r.duration_s:.1f} s",
-                        f"{r.rows:,}",
-                        f"{r.snapshots:,}",
-                        _note(r),
-                    ]
-                    for r in records[-last:]
-                ],
-            )
-        else:
-            out.append("  none yet")
-
-    out += ["", "Data freshness (latest complete snapshot of each campaign)"]
-    fresh = freshness(Store(config.data_dir))
-    if fresh:
-        out += table(
-            ["campaign", "latest snapshot", "age", "snapshots"],
-            [
-                [c, _local(t, tz), age(as_of - t), f"{n:,}"]
-                for c, (t, n) in sorted(fresh.items(), key=lambda kv: kv[1][0])
-            ],
-        )
-    else:
-        out.append("  no snapshots yet")
     return out
+
+
+def _run_lines(records: list[RunRecord], tz: ZoneInfo) -> list[str]:
+    if not records:
+        return ["  none yet"]
+    return table(
+        ["started", "job", "for", "status", "took", "rows", "snapshots", "note"],
+        [
+            [
+                _local(parse_iso(r.started), tz),
+                r.job,
+                r.day or _local(parse_iso(r.scheduled_for), tz),
+                r.status,
+                f"{r.duration_s:.1f} s",
+                f"{r.rows:,}",
+                f"{r.snapshots:,}",
+                _note(r),
+            ]
+            for r in records
+        ],
+    )
+
+
+def _freshness_lines(
+    fresh: dict[str, tuple[datetime, int]], as_of: datetime, tz: ZoneInfo
+) -> list[str]:
+    if not fresh:
+        return ["  no snapshots yet"]
+    return table(
+        ["campaign", "latest snapshot", "age", "snapshots"],
+        [
+            [c, _local(t, tz), age(as_of - t), f"{n:,}"]
+            for c, (t, n) in sorted(fresh.items(), key=lambda kv: kv[1][0])
+        ],
+    )
 
 
 def freshness(store: Store) -> dict[str, tuple[datetime, int]]:

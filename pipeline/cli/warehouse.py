@@ -7,13 +7,14 @@ import datetime as dt
 import decimal
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipeline.cli.context import Context, pass_ctx
-from pipeline.warehouse.analyst import QueryResult, run_query
-from pipeline.warehouse.build import build as build_warehouse
+
+if TYPE_CHECKING:  # the warehouse loads DuckDB and polars: only when a command runs
+    from pipeline.warehouse.analyst import QueryResult
 
 
 @click.command(
@@ -33,6 +34,8 @@ def build(obj: Context, full: bool) -> None:
     history (one row per contact per state change), loads the views and macros of queries/, and
     publishes a read-only analyst copy at <data-dir>/warehouse/analyst.duckdb.
     """
+    from pipeline.warehouse.build import build as build_warehouse
+
     build_warehouse(obj.config, obj.console, full=full)
 
 
@@ -74,6 +77,8 @@ def sql(obj: Context, query: str, fmt: str, max_rows: int, timeout: float) -> No
     contact_state, state_counts, campaign_daily and data_quality are described in the README
     ("Ad-hoc SQL") and by SELECT * FROM duckdb_views().
     """
+    from pipeline.warehouse.analyst import run_query
+
     text = sys.stdin.read() if query == "-" else query
     result = run_query(obj.config, text, max_rows=max_rows, timeout=timeout)
     out = sys.stdout
