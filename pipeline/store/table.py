@@ -76,10 +76,23 @@ def exists(root: Path) -> bool:
     return (table_path(root) / "_delta_log").is_dir()
 
 
+_OPEN: dict[str, Any] = {}
+
+
 def open_table(root: Path) -> Any:
+    """The table, brought up to its latest version. Opened once per process and folder, then
+    only the commits since are read (opening reads the whole log's checkpoint)."""
     from deltalake import DeltaTable
 
-    return DeltaTable(str(table_path(root)))
+    key = str(table_path(root).resolve())
+    table = _OPEN.get(key)
+    if table is not None and table.version() > 0 and not (Path(key) / "_delta_log").is_dir():
+        table = None  # the folder was removed (and perhaps made anew) since
+    if table is None:
+        table = _OPEN[key] = DeltaTable(key)
+    else:
+        table.update_incremental()
+    return table
 
 
 def create(root: Path) -> None:
@@ -172,7 +185,8 @@ def commit(
         commit_properties=CommitProperties(custom_metadata={KEY: json.dumps(metadata)}),
     )
     faults.point("committed")
-    return int(open_table(root).version())
+    table.update_incremental()
+    return int(table.version())
 
 
 def _partition_of(rel: str) -> dict[str, str | None]:
