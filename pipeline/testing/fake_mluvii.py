@@ -9,8 +9,8 @@ with a 302 redirect to the login page, never a 401.
 The tenant is generated from a seed: WhatsApp campaigns (and a phone campaign, which the export
 must skip) whose contacts move through their states as the tenant's simulated clock moves.
 
-A ``FaultPlan`` makes it misbehave on purpose (429 with Retry-After, 500/503 bursts, slow and
-trickling responses, login redirects, cut-off or invalid JSON, dropped connections, contacts
+A ``FaultPlan`` makes it misbehave on purpose (429 with Retry-After, 500/503 bursts, slow,
+stalled and trickling responses, login redirects, cut-off or invalid JSON, dropped connections, contacts
 inserted or removed while a client pages, unknown enum values). Every request is logged in
 ``FakeMluvii.log`` for tests to inspect.
 """
@@ -21,6 +21,7 @@ import json
 import random
 import re
 import secrets
+import select
 import socket
 import threading
 import time
@@ -241,6 +242,7 @@ FAULT_KINDS = (
     "html",  # 200 with the HTML login page
     "revoke",  # every token issued so far stops working (then: the login redirect)
     "slow",  # wait ``delay`` seconds before answering
+    "stall",  # answer nothing until the client hangs up (a timeout) or the server stops
     "trickle",  # send the body ``chunk`` bytes at a time, ``delay`` seconds apart
     "truncate",  # promise the whole body, send half, close the connection
     "bad_json",  # a well-framed body that is half the JSON
@@ -386,6 +388,7 @@ class FakeMluvii:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def __repr__(self) -> str:
         return f"FakeMluvii(url={self.url if self._server else None!r})"
@@ -414,6 +417,7 @@ class FakeMluvii:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -485,6 +489,11 @@ class FakeMluvii:
             entry.done(0, fault)
             h.close_connection = True
             return
+        if fault is not None and kind == "stall":
+            self._stall(h)
+            entry.done(0, fault)
+            h.close_connection = True
+            return
         if fault is not None and kind == "status":
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             body = json.dumps({"error": f"fault {fault.status}"}).encode()
@@ -531,6 +540,13 @@ class FakeMluvii:
             h.reply(status, body, chunk=fault.chunk, delay=fault.delay)
         else:
             h.reply(status, body)
+
+    def _stall(self, h: _Handler) -> None:
+        """Wait, answering nothing, until the client closes the connection or sends more."""
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([h.connection], [], [], 0.05)
+            if readable:
+                return
 
     def _login_redirect(self, h: _Handler, path: str) -> None:
         h.reply(
