@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh data directory and a quiet ingest helper."""
+"""Shared fixtures: a fresh data directory and a quiet ingest helper; Hypothesis settings."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pipeline.core.config import Config, IngestConfig
 from pipeline.core.console import Console
 from pipeline.store.ingest import FileReport, IngestOptions, ingest_files
 from pipeline.store.snapshots import Store
+
+# Hypothesis must not time the tests either: no deadline per example, and no failing health
+# check when drawing the examples is slow (a busy machine). Tests with their own list of
+# suppressed health checks name too_slow themselves.
+settings.register_profile(
+    "campaign-reports", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("campaign-reports")
 
 
 @pytest.fixture

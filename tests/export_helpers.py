@@ -25,6 +25,11 @@ from pipeline.testing.tenant import FakeTenant
 CLIENT_ID = "fake-client"
 SECRET = "fake-secret"
 T0 = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+#: The shortest time limit a test sets for requests that should succeed: far longer than a
+#: loopback request takes, even on a busy machine. A test of a time limit makes the request that
+#: should fail never finish in time (the server stalls, or trickles for ten times as long), so
+#: only that one reaches the limit; it waits this long once.
+PATIENT = 5.0
 
 
 class Sleeps:
@@ -64,10 +69,11 @@ def api_config(fake: FakeMluvii, **overrides: Any) -> ApiConfig:
         "base_url": fake.url,
         "client_id": CLIENT_ID,
         "page_size": 100,
-        "connect_timeout": 2.0,
-        "read_timeout": 2.0,
-        "request_timeout": 10.0,
-        "deadline": 60.0,
+        # guards against a hang, never reached by a test that does not set its own
+        "connect_timeout": 60.0,
+        "read_timeout": 60.0,
+        "request_timeout": 120.0,
+        "deadline": 300.0,
         "backoff_base": 0.05,
         "backoff_max": 0.4,
     }

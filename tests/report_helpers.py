@@ -19,6 +19,8 @@ from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
+from wait_helpers import GUARD
+
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.store.ingest import IngestOptions, ingest_files
@@ -284,7 +286,7 @@ class DevTools:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + GUARD
         while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
             if time.monotonic() > deadline or self.proc.poll() is not None:
                 self.close()
@@ -301,7 +303,7 @@ class DevTools:
         import os
         import socket
 
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=GUARD)
         key = base64.b64encode(os.urandom(16)).decode()
         self.sock.sendall(
             (
@@ -388,7 +390,7 @@ class DevTools:
                 return answer.get("result", {})  # type: ignore[no-any-return]
             self.events.append(answer)
 
-    def wait_for(self, method: str, session: str, timeout: float = 30) -> None:
+    def wait_for(self, method: str, session: str, timeout: float = GUARD) -> None:
         import json
         import time
 

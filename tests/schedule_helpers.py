@@ -1,7 +1,7 @@
 """Shared pieces of the scheduler tests: a fake clock, recording adapters, configs, subprocesses.
 
 Also a small program (``python tests/schedule_helpers.py slow ...``) that runs the real CLI with
-a slow fake job, for the signal tests.
+a fake job that runs until the test releases it, for the signal tests.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from wait_helpers import GUARD, wait_until
 
 from pipeline.core.config import Config, JobConfig, ScheduleConfig
 from pipeline.core.console import Console
@@ -188,19 +189,33 @@ class Watched:
     def stderr(self) -> str:
         return "".join(self.err)
 
-    def wait(self, timeout: float = 60) -> tuple[int, str]:
+    def wait_for_text(self, text: str, what: str = "") -> None:
+        """Until the process has printed ``text`` on stderr; fail if its stderr ends first."""
+        wait_for(
+            lambda: text in self.stderr() or not self._reader.is_alive(),
+            what=what or repr(text),
+        )
+        assert text in self.stderr(), f"{what or repr(text)} never came:\n{self.stderr()}"
+
+    def wait(self, timeout: float = GUARD) -> tuple[int, str]:
         code = self.proc.wait(timeout=timeout)
-        self._reader.join(timeout=10)
+        self._reader.join(timeout=timeout)
         return code, self.stderr()
 
+    def kill(self) -> None:
+        """Kill it if it still runs (after a failed test), and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float = GUARD,
+    what: str = "",
+    proc: subprocess.Popen[str] | None = None,
+) -> None:
+    wait_until(predicate, what or str(predicate), proc=proc, timeout=timeout)
 
 
 def lock_text(data_dir: Path, name: str) -> str:
@@ -212,26 +227,36 @@ def lock_text(data_dir: Path, name: str) -> str:
 
 # -------------------------------------------------------------- a CLI with a slow fake job
 SLOW = [sys.executable, str(Path(__file__).resolve()), "slow"]
+#: The slow job writes this to the data directory when it starts ...
+SLOW_STARTED = "slow-started"
+#: ... and finishes once the test creates this file there ...
+SLOW_RELEASE = "slow-release"
+#: ... writing this one as its last step.
+SLOW_FINISHED = "slow-finished"
 
 
 def _slow_main() -> None:
-    """The real CLI, with the build kind replaced by a job that takes ``SLOW_SECONDS`` and
-    writes a marker file when it finishes (to show it ran to its end)."""
+    """The real CLI, with the build kind replaced by a job that runs until the test releases it
+    (it writes ``SLOW_STARTED``, waits for ``SLOW_RELEASE``, then writes ``SLOW_FINISHED``).
+
+    ``SCHEDULER_MAX_SLEEP`` (seconds) sets the longest nap of the scheduler's sleep (a minute in
+    production): with an hour, a scheduler that did not wake up on a signal would be caught."""
     import pipeline.schedule.runner as jobs
     from pipeline.cli.main import main
 
-    seconds = float(os.environ.get("SLOW_SECONDS", "3"))
-
     def slow(ctx: JobContext) -> JobResult:
-        marker = Path(ctx.config.data_dir) / "slow-started"
-        marker.write_text(ctx.due.key)
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-        (Path(ctx.config.data_dir) / "slow-finished").write_text(ctx.due.key)
+        data = Path(ctx.config.data_dir)
+        (data / SLOW_STARTED).write_text(ctx.due.key)
+        while not (data / SLOW_RELEASE).exists():
+            time.sleep(0.02)
+        (data / SLOW_FINISHED).write_text(ctx.due.key)
         return JobResult(rows=1)
 
     jobs.ADAPTERS["build"] = slow
+    if "SCHEDULER_MAX_SLEEP" in os.environ:
+        kwdefaults = jobs.Scheduler.serve.__kwdefaults__
+        assert kwdefaults is not None
+        kwdefaults["max_sleep"] = float(os.environ["SCHEDULER_MAX_SLEEP"])
     main(sys.argv[2:])
 
 

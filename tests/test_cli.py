@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 import pytest
+from wait_helpers import GUARD
 
 from pipeline.cli.main import cli
 
@@ -24,7 +25,7 @@ def run(
     *args: str, cwd: Path | None = None, input: str | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, cwd=cwd, input=input, timeout=120
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, input=input, timeout=GUARD
     )
 
 

@@ -22,6 +22,7 @@ from export_helpers import (
     snapshot_frame,
     tenant_fixture,  # noqa: F401  (the tenant fixture)
 )
+from wait_helpers import GUARD
 
 from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
@@ -170,13 +171,13 @@ def _cli_env(fake: FakeMluvii, **extra: str) -> dict[str, str]:
 def test_cli_export_progress_summary_and_exit_code(fake: FakeMluvii, data_dir: Path):
     env = {**os.environ, **_cli_env(fake)}
     cmd = [sys.executable, "-m", "pipeline", "--data-dir", str(data_dir), "export"]
-    ok = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUARD)
     assert ok.returncode == 0, ok.stderr
     for cid in ("101", "102", "103"):
         assert f"campaign {cid} (WhatsApp campaign {cid}): " in ok.stderr
     assert "Export: 3 campaign(s), 1,490 contacts, 3 snapshot(s) published" in ok.stderr
     fake.faults.add("status", path="/campaigns/102/identities", status=500)
-    bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUARD)
     assert bad.returncode == 1
     assert "campaign 102 (WhatsApp campaign 102): FAILED" in bad.stderr
     assert "HTTP 500" in bad.stderr and "Error: 1 of 3 campaign(s) failed" in bad.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from export_helpers import (
     CLIENT_ID,
+    PATIENT,
     SECRET,
     T0,
     ManualMonotonic,
@@ -152,8 +153,9 @@ def test_a_failing_campaign_list_fails_the_run_cleanly(fake: FakeMluvii, data_di
 def test_slow_response_times_out_and_is_retried(
     fake: FakeMluvii, tenant: FakeTenant, data_dir: Path
 ):
-    fake.faults.add("slow", path="/campaigns/101/identities", delay=1.0, skip=1)
-    run = run_export(fake, data_dir, read_timeout=0.3)
+    # no answer at all to the second page (until the client gives up on it)
+    fake.faults.add("stall", path="/campaigns/101/identities", skip=1)
+    run = run_export(fake, data_dir, read_timeout=PATIENT)
     assert run.summary.ok and len(run.sleeps.waits) == 1
     assert len(identity_requests(fake, 101)) == PAGES["101"] + 1
     all_published_equal_tenant(data_dir, tenant)
@@ -162,9 +164,10 @@ def test_slow_response_times_out_and_is_retried(
 def test_trickling_response_is_cut_by_the_whole_response_limit(
     fake: FakeMluvii, tenant: FakeTenant, data_dir: Path
 ):
-    # A byte every 20 ms never trips the read timeout; the whole-response limit cuts it.
-    fake.faults.add("trickle", path="/campaigns/103/identities", chunk=20, delay=0.02)
-    run = run_export(fake, data_dir, read_timeout=1.0, request_timeout=0.5)
+    # Two bytes every 20 ms (the page's 4.7 kB would take 47 s) never trip the read timeout; the
+    # whole-response limit cuts it.
+    fake.faults.add("trickle", path="/campaigns/103/identities", chunk=2, delay=0.02)
+    run = run_export(fake, data_dir, read_timeout=2 * PATIENT, request_timeout=PATIENT)
     assert run.summary.ok and len(run.sleeps.waits) == 1
     assert len(identity_requests(fake, 103)) == 2
     all_published_equal_tenant(data_dir, tenant)
@@ -182,8 +185,9 @@ def test_cut_off_or_invalid_json_is_retried(
 
 
 def test_deadline_stops_a_slow_run(fake: FakeMluvii, data_dir: Path):
-    fake.faults.add("slow", path="identities", delay=0.3, times=1000)
-    run = run_export(fake, data_dir, deadline=1.0, read_timeout=2.0)
+    # every page takes a quarter of the deadline: the 17 pages would take four times as long
+    fake.faults.add("slow", path="identities", delay=PATIENT / 4, times=1000)
+    run = run_export(fake, data_dir, deadline=PATIENT, read_timeout=2 * PATIENT)
     failed = [r for r in run.summary.results if r.status == "failed"]
     assert failed and all(isinstance(r.error, ApiDeadlineExceeded) for r in failed)
     assert "deadline" in str(failed[0].error)

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 from export_helpers import CLIENT_ID, SECRET, assert_equals_tenant
+from wait_helpers import GUARD, wait_until
 
 from pipeline.store.snapshots import Store
 from pipeline.testing.server import FakeMluvii
@@ -48,8 +48,9 @@ def check_only_whole_snapshots(data_dir: Path) -> set[str]:
 def slow_fake():
     tenant = FakeTenant(seed=4, sizes=(300, 300, 300, 300), phone_campaign=False)
     with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:
-        # 7 pages a campaign at 60 ms each: a run takes about 2 s, time enough to kill it
-        fake.faults.add("slow", path="identities", delay=0.06, times=10_000)
+        # 7 pages a campaign; from the second page of campaign 102 on, no answer comes (until the
+        # client hangs up): the run stops there, one campaign published, until it is killed
+        fake.faults.add("stall", path="/campaigns/102/identities", skip=1, times=10_000)
         yield fake
 
 
@@ -59,24 +60,25 @@ def test_sigkill_during_paging_leaves_only_whole_snapshots(slow_fake: FakeMluvii
         _cmd(data_dir), env=_env(slow_fake), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 30
         # wait until one campaign is published and the next one is being paged
-        while time.monotonic() < deadline:
+        def paging_the_next_one() -> bool:
             published = {m.campaign_id for m in Store(data_dir).published()}
             paging = slow_fake.requests("/campaigns/102/identities")
-            if published and len(paging) >= 2:
-                break
-            time.sleep(0.02)
+            return bool(published) and len(paging) >= 2
+
+        wait_until(paging_the_next_one, "the second campaign's paging", proc=proc)
         proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=GUARD)
     assert proc.returncode == -signal.SIGKILL
     before = check_only_whole_snapshots(data_dir)
     assert before and before != set(CAMPAIGNS)  # it was killed mid-run
 
     slow_fake.faults.clear()
     done = subprocess.run(
-        _cmd(data_dir), env=_env(slow_fake), capture_output=True, text=True, timeout=60
+        _cmd(data_dir), env=_env(slow_fake), capture_output=True, text=True, timeout=GUARD
     )
     assert done.returncode == 0, done.stderr
     assert check_only_whole_snapshots(data_dir) == set(CAMPAIGNS)
@@ -93,11 +95,11 @@ def test_crash_while_publishing_shows_old_or_new(slow_fake: FakeMluvii, tmp_path
         _cmd(data_dir),
         env=_env(slow_fake, CAMPAIGN_REPORTS_CRASH_AT=f"{point}:2"),  # in the second campaign
         capture_output=True,
-        timeout=60,
+        timeout=GUARD,
     )
     assert crash.returncode == -signal.SIGKILL
     assert check_only_whole_snapshots(data_dir) == {"101"}
-    again = subprocess.run(_cmd(data_dir), env=_env(slow_fake), capture_output=True, timeout=60)
+    again = subprocess.run(_cmd(data_dir), env=_env(slow_fake), capture_output=True, timeout=GUARD)
     assert again.returncode == 0
     assert check_only_whole_snapshots(data_dir) == set(CAMPAIGNS)
     listed = {m.path for m in Store(data_dir).published()}

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 import pytest
 from export_helpers import api_config
+from wait_helpers import GUARD
 
 from pipeline.core.config import Config, Secret
 from pipeline.core.console import Console
@@ -52,7 +53,7 @@ SCENARIOS: list[tuple[str, Any, dict[str, Any]]] = [
     ("truncated", lambda f: f.faults.add("truncate", path="identities"), {}),
     ("bad json", lambda f: f.faults.add("bad_json", path="identities"), {}),
     ("dropped", lambda f: f.faults.add("drop", path="identities"), {}),
-    ("slow", lambda f: f.faults.add("slow", delay=0.5, path="identities"), {"read_timeout": 0.2}),
+    ("stall", lambda f: f.faults.add("stall", path="identities"), {"read_timeout": 0.2}),
     (
         "trickle",
         lambda f: f.faults.add("trickle", chunk=50, delay=0.02, path="identities"),
@@ -196,5 +197,5 @@ def test_canaries_never_leak_from_the_cli_with_debug_and_later_stages(tmp_path: 
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> str:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUARD)
     return proc.stdout + proc.stderr

@@ -29,7 +29,7 @@ def token(http: httpx.Client, **form: str) -> httpx.Response:
 
 @pytest.fixture
 def http(fake: FakeMluvii):
-    with httpx.Client(base_url=fake.url, timeout=5) as client:
+    with httpx.Client(base_url=fake.url, timeout=60) as client:
         yield client
 
 
@@ -52,7 +52,7 @@ def test_missing_unknown_or_expired_token_redirects_to_login(tenant: FakeTenant)
         FakeMluvii(
             tenant, client_id=CLIENT_ID, client_secret=SECRET, token_lifetime=60, token_clock=clock
         ) as fake,
-        httpx.Client(base_url=fake.url, timeout=5) as http,
+        httpx.Client(base_url=fake.url, timeout=60) as http,
     ):
         for headers in ({}, {"Authorization": "Bearer made-up"}):
             r = http.get("/api/v1/Campaigns", headers=headers)
@@ -180,28 +180,27 @@ def test_fake_api_command_serves_a_tenant_the_exporter_can_read(tmp_path):
     import socket
     import subprocess
     import sys
-    import time
+
+    from schedule_helpers import Watched
+    from wait_helpers import GUARD
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "pipeline", "fake-api", "--port", str(port)),
-            *("--contacts", "120,30", "--fault", "rate-limit", "--fault", "login-redirect"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    server = Watched(
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "pipeline", "fake-api", "--port", str(port)),
+                *("--contacts", "120,30", "--fault", "rate-limit", "--fault", "login-redirect"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     )
     try:
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        # it listens before it prints how to use it
+        server.wait_for_text(f"export CAMPAIGN_REPORTS_API_BASE_URL=http://127.0.0.1:{port}")
         env = {
             **os.environ,
             "CAMPAIGN_REPORTS_API_BASE_URL": f"http://127.0.0.1:{port}",
@@ -211,11 +210,14 @@ def test_fake_api_command_serves_a_tenant_the_exporter_can_read(tmp_path):
         }
         data = tmp_path / "data"
         cmd = [sys.executable, "-m", "pipeline", "--data-dir", str(data), "export"]
-        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUARD)
         assert done.returncode == 0, done.stderr
         assert "Export: 2 campaign(s), 150 contacts, 2 snapshot(s) published" in done.stderr
         assert "'WA_PENDING_OPT_IN'" in done.stderr  # the fake's unknown enum value
     finally:
-        server.send_signal(signal.SIGINT)
-        _out, err = server.communicate(timeout=10)
+        server.proc.send_signal(signal.SIGINT)
+        try:
+            _code, err = server.wait()
+        finally:
+            server.kill()
     assert f"export CAMPAIGN_REPORTS_API_BASE_URL=http://127.0.0.1:{port}" in err

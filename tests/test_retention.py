@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 from conftest import ingest, make_config
+from wait_helpers import GUARD
 
 from pipeline.core.config import Config, RetentionConfig
 from pipeline.core.console import Console
@@ -111,7 +112,7 @@ def test_erase_survives_a_crash_after_the_manifest_line(tmp_path, data_dir):
         ],
         env={**os.environ, "CAMPAIGN_REPORTS_CRASH_AT": "changes-committed"},
         capture_output=True,
-        timeout=120,
+        timeout=GUARD,
     )
     assert proc.returncode == -signal.SIGKILL
     store = Store(data_dir)

@@ -230,7 +230,9 @@ def test_jobs_run_in_config_order_and_replanning_picks_up_new_fire_times(data_di
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     start=st.datetimes(

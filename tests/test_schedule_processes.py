@@ -2,7 +2,8 @@
 
 Subprocesses of the real CLI. A job is held in the middle of its work with the fault point
 ``CAMPAIGN_REPORTS_PAUSE_AT=staged-written`` (a snapshot written aside, the store's lock held),
-or by a slow fake job (``schedule_helpers.SLOW``).
+or by a slow fake job (``schedule_helpers.SLOW``); both stay there until the test lets them go.
+Every step waits for the event it needs (a line on stderr, a file): never for a time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import polars as pl
 from conftest import store_listing
 from schedule_helpers import (
     SLOW,
+    SLOW_FINISHED,
+    SLOW_RELEASE,
+    SLOW_STARTED,
     Watched,
     lock_text,
     records,
@@ -23,6 +27,7 @@ from schedule_helpers import (
     write_config,
     write_export,
 )
+from wait_helpers import GUARD, Pause
 
 from pipeline.store.snapshots import Store
 
@@ -31,7 +36,7 @@ from pipeline.store.snapshots import Store
 ONCE_A_YEAR = "0 0 1 1 *"
 
 
-def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
+def finish(proc: subprocess.Popen[str], timeout: float = GUARD) -> tuple[int, str, str]:
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
@@ -46,7 +51,7 @@ def test_a_second_scheduler_or_a_run_exits_with_a_message_and_writes_nothing(tmp
     cfg = write_config(tmp_path / "c.toml", f'[[jobs]]\nkind = "ingest"\ncron = "{ONCE_A_YEAR}"\n')
     first = start(["schedule"], data, cfg)
     try:
-        wait_for(lambda: len(records(data)) == 1, what="the first scheduler's ingest")
+        wait_for(lambda: len(records(data)) == 1, what="the first scheduler's ingest", proc=first)
         write_export(data / "inbox", "6", "20261128T060000Z")  # work a second one could do
         before = store_listing(data)
 
@@ -79,9 +84,11 @@ def test_a_run_while_another_run_is_mid_job_exits_and_nothing_is_written_twice(t
     data = tmp_path / "data"
     write_export(data / "inbox", "5", "20261128T060000Z", n=200)
     cfg = write_config(tmp_path / "c.toml", f'[[jobs]]\nkind = "ingest"\ncron = "{ONCE_A_YEAR}"\n')
-    first = Watched(start(["run"], data, cfg, env={"CAMPAIGN_REPORTS_PAUSE_AT": "staged-written"}))
+    pause = Pause("staged-written", tmp_path / "paused")  # held there until abandoned
+    first = Watched(start(["run"], data, cfg, env=pause.env))
     try:
-        wait_for(lambda: staged(data), what="the first run to hold a staged snapshot")
+        pause.wait(first.proc)
+        assert staged(data)
         assert "ingest" in lock_text(data, ".lock")  # the store's lock, held by the job
 
         for args in (["run"], ["schedule"]):
@@ -91,9 +98,12 @@ def test_a_run_while_another_run_is_mid_job_exits_and_nothing_is_written_twice(t
         assert Store(data).published() == []
     finally:
         first.proc.send_signal(signal.SIGTERM)  # the first: finish the job, then stop
-        wait_for(lambda: "stopping once" in first.stderr(), what="the first signal's message")
-        first.proc.send_signal(signal.SIGTERM)  # the second abandons the job (paused a minute)
-        code, err = first.wait()
+        first.wait_for_text("stopping once", what="the first signal's message")
+        first.proc.send_signal(signal.SIGTERM)  # the second abandons the job (still paused)
+        try:
+            code, err = first.wait()
+        finally:
+            first.kill()
     assert code == 0, err
     assert "SIGTERM: stopping once ingest" in err
     assert "ingest: abandoned" in err
@@ -121,13 +131,18 @@ def test_sigterm_during_a_job_lets_it_finish_then_the_scheduler_exits(tmp_path):
         f'[[jobs]]\nkind = "build"\ncron = "{ONCE_A_YEAR}"\n'
         f'[[jobs]]\nkind = "retention"\ncron = "{ONCE_A_YEAR}"\n',
     )
-    proc = start(["schedule"], data, cfg, env={"SLOW_SECONDS": "2"}, program=SLOW)
-    wait_for(lambda: (data / "slow-started").exists(), what="the slow job")
-    proc.send_signal(signal.SIGTERM)
-    code, _, err = finish(proc)
+    proc = Watched(start(["schedule"], data, cfg, program=SLOW))
+    try:
+        wait_for(lambda: (data / SLOW_STARTED).exists(), what="the slow job", proc=proc.proc)
+        proc.proc.send_signal(signal.SIGTERM)
+        proc.wait_for_text("SIGTERM: stopping once build")  # the job still runs ...
+        (data / SLOW_RELEASE).touch()  # ... until now
+        code, err = proc.wait()
+    finally:
+        proc.kill()
     assert code == 0, err
     assert "SIGTERM: stopping once build" in err
-    assert (data / "slow-finished").exists()  # the job ran to its end
+    assert (data / SLOW_FINISHED).exists()  # the job ran to its end
     assert [(r.job, r.status) for r in records(data)] == [("build", "ok")]  # retention: not begun
     assert "Stopped by SIGTERM" in err
 
@@ -141,11 +156,19 @@ def test_sigterm_while_the_scheduler_sleeps_exits_at_once(tmp_path):
     cfg = write_config(
         tmp_path / "c.toml", f'[[jobs]]\nkind = "retention"\ncron = "{ONCE_A_YEAR}"\n'
     )
-    proc = start(["schedule"], data, cfg)
-    wait_for(lambda: len(records(data)) == 1, what="the retention run")
-    wait_for(lambda: "schedule" in lock_text(data, ".scheduler.lock"), what="the lock")
-    proc.send_signal(signal.SIGINT)
-    code, _, err = finish(proc, timeout=10)
+    # The real CLI, but its scheduler naps up to an hour at a time instead of a minute: had the
+    # signal not woken it, it would not exit before the guard below runs out.
+    proc = Watched(
+        start(["schedule"], data, cfg, env={"SCHEDULER_MAX_SLEEP": "3600"}, program=SLOW)
+    )
+    try:
+        proc.wait_for_text("Next: ", what="the scheduler going to sleep")
+        assert len(records(data)) == 1  # the retention run
+        assert "schedule" in lock_text(data, ".scheduler.lock")
+        proc.proc.send_signal(signal.SIGINT)
+        code, err = proc.wait()
+    finally:
+        proc.kill()
     assert code == 0, err
     assert "Next: " in err and "Stopped by SIGINT" in err
     assert lock_text(data, ".scheduler.lock") == ""

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from conftest import ingest, store_listing
+from wait_helpers import GUARD, Pause
 
 from pipeline.store.snapshots import Store
 
@@ -133,7 +134,7 @@ CRASH_POINTS = [
 def test_sigkill_at_each_step_of_publication(prepared, crash_at):
     data_dir, src, old_ids, new_ids = prepared
     proc = run_cli(["ingest", str(src)], data_dir, env={"CAMPAIGN_REPORTS_CRASH_AT": crash_at})
-    proc.communicate(timeout=120)
+    proc.communicate(timeout=GUARD)
     assert proc.returncode == -signal.SIGKILL
     seen = check_old_or_new(data_dir, old_ids, new_ids)
     assert seen == ("new" if crash_at == "committed" else "old")
@@ -146,7 +147,7 @@ def test_sigkill_at_twenty_moments_in_time(prepared, tmp_path):
     probe = tmp_path / "probe"
     start = time.perf_counter()
     p = run_cli(["ingest", str(src)], probe)
-    p.communicate(timeout=120)
+    p.communicate(timeout=GUARD)
     full = time.perf_counter() - start
     assert p.returncode == 0
     outcomes = []
@@ -158,7 +159,7 @@ def test_sigkill_at_twenty_moments_in_time(prepared, tmp_path):
         proc = run_cli(["ingest", str(src)], work)
         time.sleep(full * (0.25 + 0.85 * k / 19))
         proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
+        proc.communicate(timeout=GUARD)
         outcomes.append(check_old_or_new(work, old_ids, new_ids))
         finish_and_check(work, src, old_ids, new_ids)
     # Not a timing assertion: the kills happened; report what they caught.
@@ -167,21 +168,17 @@ def test_sigkill_at_twenty_moments_in_time(prepared, tmp_path):
 
 def test_second_ingest_exits_at_once_while_one_runs(prepared, tmp_path):
     data_dir, src, old_ids, _ = prepared
-    first = run_cli(
-        ["ingest", str(src)], data_dir, env={"CAMPAIGN_REPORTS_PAUSE_AT": "staged-written"}
-    )
+    pause = Pause("staged-written", tmp_path / "paused")  # the first one stays there
+    first = run_cli(["ingest", str(src)], data_dir, env=pause.env)
     try:
-        deadline = time.monotonic() + 60
-        while not list((data_dir / ".staging").glob("*.parquet")):
-            assert time.monotonic() < deadline and first.poll() is None, (
-                "first ingest did not start"
-            )
-            time.sleep(0.05)
+        pause.wait(first)
+        assert list((data_dir / ".staging").glob("*.parquet")), "first ingest did not start"
         before = store_listing(data_dir)
         other = tmp_path / "campaign-9_20261128T060000Z.csv"
         other.write_text("contact_id,state\n1,WA_READ\n")
         second = run_cli(["ingest", str(other)], data_dir)
-        _out, err = second.communicate(timeout=30)  # it does not wait for the first one
+        # it does not wait for the first one (which never finishes: it is paused until killed)
+        _out, err = second.communicate(timeout=GUARD)
         assert second.returncode == 1
         assert (
             "busy" in err and "another job holds its lock" in err and "Nothing was written" in err

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from wait_helpers import GUARD
 from warehouse_helpers import (
     S1,
     S2,
@@ -278,7 +279,7 @@ def test_an_open_analyst_session_never_fails_a_build(tmp_path: Path) -> None:
         holder.stdin.flush()
         # the open session kept its (old) data; a new connection sees the new data
         assert holder.stdout.readline().split() == ["1", "3"]
-        assert holder.wait(timeout=30) == 0
+        assert holder.wait(timeout=GUARD) == 0
     finally:
         if holder.poll() is None:
             holder.kill()

@@ -6,10 +6,14 @@ import csv
 import io
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from wait_helpers import GUARD
 from warehouse_helpers import S1, build_tiny_tenant, ingest_snapshot, make_config, tiny_rows
 
 from pipeline.cli.main import main
@@ -104,6 +108,41 @@ def test_sql_row_cap_says_so(tenant: Config, capsys: pytest.CaptureFixture[str])
 
 
 def test_sql_time_limit(tenant: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    slow = "SELECT count(*) FROM range(100000000000) a"
+    assert run(tenant, "sql", "--timeout", "0.3", slow) == 1
+    assert "Error: the query ran longer than 0.3 s" in capsys.readouterr().err
+
+
+def test_sql_time_limit_up_before_the_query_begins(
+    tenant: Config, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a busy machine the limit may be up before DuckDB has begun the query (an interrupt
+    then is lost): the query is stopped all the same."""
+    import pipeline.warehouse.analyst as build
+
+    interrupted = threading.Event()
+    real_open = build.open_analyst
+
+    class Connection:  # the real one, which tells when it was interrupted
+        def __init__(self, con: Any) -> None:
+            self._con = con
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._con, name)
+
+        def interrupt(self) -> None:
+            self._con.interrupt()
+            interrupted.set()
+
+    class EarlyTimer(threading.Timer):  # the query begins only after the limit is up
+        def start(self) -> None:
+            super().start()
+            assert interrupted.wait(GUARD)
+
+    monkeypatch.setattr(build, "open_analyst", lambda config: Connection(real_open(config)))
+    monkeypatch.setattr(
+        build, "threading", SimpleNamespace(Timer=EarlyTimer, Event=threading.Event)
+    )
     slow = "SELECT count(*) FROM range(100000000000) a"
     assert run(tenant, "sql", "--timeout", "0.3", slow) == 1
     assert "Error: the query ran longer than 0.3 s" in capsys.readouterr().err

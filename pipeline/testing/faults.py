@@ -1,6 +1,6 @@
 """The fake mluvii API's misbehaviour on purpose: faults, contact mutations, and presets.
 
-A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, slow and
+A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, slow, stalled and
 trickling responses, login redirects, cut-off or invalid JSON, dropped connections) and changes a
 campaign's contacts while a client pages (``Mutation``: contacts inserted or removed).
 """
@@ -19,6 +19,7 @@ FAULT_KINDS = (
     "html",  # 200 with the HTML login page
     "revoke",  # every token issued so far stops working (then: the login redirect)
     "slow",  # wait ``delay`` seconds before answering
+    "stall",  # answer nothing until the client hangs up (a timeout) or the server stops
     "trickle",  # send the body ``chunk`` bytes at a time, ``delay`` seconds apart
     "truncate",  # promise the whole body, send half, close the connection
     "bad_json",  # a well-framed body that is half the JSON

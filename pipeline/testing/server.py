@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import select
 import socket
 import threading
 import time
@@ -99,6 +100,7 @@ class FakeMluvii:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def __repr__(self) -> str:
         return f"FakeMluvii(url={self.url if self._server else None!r})"
@@ -127,6 +129,7 @@ class FakeMluvii:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -205,7 +208,9 @@ class FakeMluvii:
             return False
         if fault.kind == "slow":
             time.sleep(fault.delay)
-        elif fault.kind == "drop":
+        elif fault.kind in ("drop", "stall"):
+            if fault.kind == "stall":
+                self._stall(h)
             req.entry.done(0, fault)
             h.close_connection = True
             return True
@@ -264,6 +269,13 @@ class FakeMluvii:
             h.reply(status, body, chunk=fault.chunk, delay=fault.delay)
         else:
             h.reply(status, body)
+
+    def _stall(self, h: _Handler) -> None:
+        """Wait, answering nothing, until the client closes the connection or sends more."""
+        while not self._stopping.is_set():
+            readable, _, _ = select.select([h.connection], [], [], 0.05)
+            if readable:
+                return
 
     def _login_redirect(self, h: _Handler, path: str) -> None:
         h.reply(

@@ -69,10 +69,15 @@ def run_query(
     con = open_analyst(config)
     timer: threading.Timer | None = None
     timed_out = threading.Event()
+    finished = threading.Event()
 
     def stop() -> None:
         timed_out.set()
-        con.interrupt()
+        # Again and again until the query is over: an interrupt that comes before DuckDB has
+        # begun to execute (the machine is busy, the limit tiny) would otherwise be lost.
+        while not finished.is_set():
+            con.interrupt()
+            finished.wait(0.05)
 
     start = time.perf_counter()
     try:
@@ -92,8 +97,10 @@ def run_query(
                 ) from exc
             raise QueryError(f"the query failed: {exc}") from exc
     finally:
+        finished.set()
         if timer is not None:
             timer.cancel()
+            timer.join()
         con.close()
     truncated = len(rows) > max_rows
     return QueryResult(
