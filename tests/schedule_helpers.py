@@ -21,7 +21,8 @@ from wait_helpers import GUARD, wait_until
 
 from pipeline.core.config import Config, JobConfig, ScheduleConfig
 from pipeline.core.console import Console
-from pipeline.schedule.runner import JobContext, JobResult, Scheduler
+from pipeline.schedule.jobs import JobContext, JobResult
+from pipeline.schedule.runner import Scheduler
 from pipeline.store.runlog import RunLog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,7 +242,8 @@ def _slow_main() -> None:
 
     ``SCHEDULER_MAX_SLEEP`` (seconds) sets the longest nap of the scheduler's sleep (a minute in
     production): with an hour, a scheduler that did not wake up on a signal would be caught."""
-    import pipeline.schedule.runner as jobs
+    import pipeline.schedule.jobs as jobs
+    import pipeline.schedule.runner as runner
     from pipeline.cli.main import main
 
     def slow(ctx: JobContext) -> JobResult:
@@ -254,7 +256,7 @@ def _slow_main() -> None:
 
     jobs.ADAPTERS["build"] = slow
     if "SCHEDULER_MAX_SLEEP" in os.environ:
-        kwdefaults = jobs.Scheduler.serve.__kwdefaults__
+        kwdefaults = runner.Scheduler.serve.__kwdefaults__
         assert kwdefaults is not None
         kwdefaults["max_sleep"] = float(os.environ["SCHEDULER_MAX_SLEEP"])
     main(sys.argv[2:])

@@ -16,7 +16,8 @@ from typing import Any, NoReturn
 import duckdb
 import pytest
 
-from pipeline.cli.main import describe, main
+from pipeline.cli.main import main
+from pipeline.core.errors import describe
 
 PHONE = "+420601234567"
 

@@ -13,7 +13,7 @@ from schedule_helpers import ROOT, FakeClock, Recorder, config, job, scheduler, 
 from pipeline.cli.main import cli
 from pipeline.core.config import load_config
 from pipeline.core.errors import ConfigError
-from pipeline.schedule.runner import DEFAULT_JOBS, configured_jobs
+from pipeline.schedule.jobs import DEFAULT_JOBS, configured_jobs
 from pipeline.store.runlog import RunLog, RunRecord, load_into_duckdb, runs_frame
 
 

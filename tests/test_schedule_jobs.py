@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from schedule_helpers import FakeClock, Recorder, config, job, records, scheduler, utc, write_export
 
-import pipeline.schedule.runner as jobs_module
-from pipeline.schedule.runner import ADAPTERS, JobContext, JobResult, JobUnavailable, stage
+import pipeline.schedule.jobs as jobs_module
+from pipeline.schedule.jobs import ADAPTERS, JobContext, JobResult, JobUnavailable, stage
 from pipeline.store.snapshots import Store
 
 ONCE = "0 0 1 1 *"
@@ -79,7 +79,7 @@ def test_ingest_stops_between_files_when_asked(data_dir):
     real = s.adapters["ingest"]
 
     def stop_after_first(ctx: JobContext) -> JobResult:
-        import pipeline.schedule.runner as jobs
+        import pipeline.schedule.jobs as jobs
 
         original = jobs.stage
 

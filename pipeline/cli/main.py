@@ -13,9 +13,7 @@ exception: one masked line, the traceback only with ``--debug``); 130 interrupte
 
 from __future__ import annotations
 
-import errno
 import logging
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -32,7 +30,7 @@ from pipeline.cli.store import erase, ingest, migrate, retention
 from pipeline.cli.warehouse import build, sql
 from pipeline.core.config import load_config
 from pipeline.core.console import Console
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import PipelineError, describe, stage_of
 
 #: sysexits.h EX_SOFTWARE: an exception that is not a ``PipelineError`` reached the edge
 INTERNAL_ERROR = 70
@@ -129,48 +127,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # ------------------------------------------------------------------------- internal errors
-#: where this package lives: frames under it name the stage
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-#: a run of digits long enough to be a phone number or a contact id
-LONG_NUMBER = re.compile(r"\d{6,}")
-MASK = "•••••"
-MAX_WHAT = 200
-
-
 def internal_error_line(exc: BaseException, *, debug: bool = False) -> str:
     """``Error: internal error in <stage>: <what>`` and, without ``--debug``, how to see more."""
     line = f"Error: internal error in {stage_of(exc)}: {describe(exc)}"
     return line if debug else line + "; rerun with --debug for the traceback"
-
-
-def stage_of(exc: BaseException) -> str:
-    """The stage where ``exc`` was raised: the folder under ``pipeline/`` of the innermost
-    traceback frame inside the package (core, sources, store, warehouse, report, ...)."""
-    stage = "cli"  # main() itself is always on the traceback
-    for frame, _ in traceback.walk_tb(exc.__traceback__):
-        try:
-            parts = Path(frame.f_code.co_filename).resolve().relative_to(PACKAGE_DIR).parts
-        except ValueError:
-            continue  # a frame in the standard library, click, polars, DuckDB...
-        stage = parts[0] if len(parts) > 1 else "cli"  # pipeline/__main__.py runs the CLI
-    return stage
-
-
-def describe(exc: BaseException) -> str:
-    """The exception's type and the first line of its message, at most ``MAX_WHAT`` characters,
-    with every run of 6 or more digits masked: messages from polars and DuckDB can quote row
-    content (phone numbers, contact ids), which must never reach stderr or a log."""
-    kind = type(exc)
-    package = kind.__module__.split(".")[0].lstrip("_")
-    name = kind.__name__ if package in ("builtins", "pipeline") else f"{package}.{kind.__name__}"
-    if isinstance(exc, OSError) and exc.errno is not None:
-        facts = [errno.errorcode.get(exc.errno, str(exc.errno)), exc.strerror]
-        facts += [exc.filename, exc.filename2]
-        message = ": ".join(str(f) for f in facts if f not in (None, ""))
-    else:
-        message = str(exc)
-    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-    first = LONG_NUMBER.sub(MASK, first)  # before cutting: a cut must not shorten a number
-    if len(first) > MAX_WHAT:
-        first = first[: MAX_WHAT - 1] + "…"
-    return f"{name}: {first}" if first else name

@@ -254,7 +254,7 @@ def _job_lines(
     obj: Context, runlog: RunLog, records: list[RunRecord], as_of: datetime, tz: ZoneInfo
 ) -> list[str]:
     """Each job's last run and next time, then what is due, given up and the last failure."""
-    from pipeline.schedule.runner import configured_jobs
+    from pipeline.schedule.jobs import configured_jobs
 
     jobs, left_out = configured_jobs(obj.config)
     attempts = attempts_of(records)

@@ -108,7 +108,7 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class JobConfig:
-    """One ``[[jobs]]`` entry. Without any, the scheduler uses ``pipeline.jobs.DEFAULT_JOBS``."""
+    """One ``[[jobs]]`` entry. Without any, the scheduler uses ``pipeline.schedule.jobs.DEFAULT_JOBS``."""
 
     kind: str = ""  # ingest, export, build, report or retention
     cron: str = ""  # e.g. "0 6 * * *" (06:00 every day), "0 * * * *" (hourly)

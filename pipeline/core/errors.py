@@ -5,6 +5,11 @@ The CLI turns any ``PipelineError`` into ``Error: <message>`` on stderr and exit
 
 from __future__ import annotations
 
+import errno
+import re
+import traceback
+from pathlib import Path
+
 
 class PipelineError(Exception):
     """Root of every error a user can cause or fix (bad input, busy store, bad config)."""
@@ -74,3 +79,45 @@ class ScheduleError(PipelineError):
 
 class CronError(ScheduleError):
     """A cron expression cannot be parsed."""
+
+
+# ---------------------------------------------- describing an unexpected error, safely
+#: where this package lives: frames under it name the stage
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: a run of digits long enough to be a phone number or a contact id
+LONG_NUMBER = re.compile(r"\d{6,}")
+MASK = "•••••"
+MAX_WHAT = 200
+
+
+def stage_of(exc: BaseException) -> str:
+    """The stage where ``exc`` was raised: the folder under ``pipeline/`` of the innermost
+    traceback frame inside the package (core, sources, store, warehouse, report, ...)."""
+    stage = "cli"  # main() itself is always on the traceback
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        try:
+            parts = Path(frame.f_code.co_filename).resolve().relative_to(PACKAGE_DIR).parts
+        except ValueError:
+            continue  # a frame in the standard library, click, polars, DuckDB...
+        stage = parts[0] if len(parts) > 1 else "cli"  # pipeline/__main__.py runs the CLI
+    return stage
+
+
+def describe(exc: BaseException) -> str:
+    """The exception's type and the first line of its message, at most ``MAX_WHAT`` characters,
+    with every run of 6 or more digits masked: messages from polars and DuckDB can quote row
+    content (phone numbers, contact ids), which must never reach stderr or a log."""
+    kind = type(exc)
+    package = kind.__module__.split(".")[0].lstrip("_")
+    name = kind.__name__ if package in ("builtins", "pipeline") else f"{package}.{kind.__name__}"
+    if isinstance(exc, OSError) and exc.errno is not None:
+        facts = [errno.errorcode.get(exc.errno, str(exc.errno)), exc.strerror]
+        facts += [exc.filename, exc.filename2]
+        message = ": ".join(str(f) for f in facts if f not in (None, ""))
+    else:
+        message = str(exc)
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    first = LONG_NUMBER.sub(MASK, first)  # before cutting: a cut must not shorten a number
+    if len(first) > MAX_WHAT:
+        first = first[: MAX_WHAT - 1] + "…"
+    return f"{name}: {first}" if first else name

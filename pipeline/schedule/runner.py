@@ -1,13 +1,5 @@
-"""Running scheduled jobs: the adapter table, the scheduler lock, signals, and the loop.
-
-Each job kind calls its stage through one small adapter (``ADAPTERS``), imported lazily, so that
-the scheduler works with whichever stages this installation has:
-
-    ingest     pipeline.ingest.ingest_files       new files in the inbox folder
-    export     pipeline.export.run_export         the mluvii API -> snapshots
-    build      pipeline.warehouse.build           the DuckDB warehouse and its analyst copy
-    report     pipeline.report.render_reports     the daily report of one day
-    retention  pipeline.retention.apply_retention old snapshots and quarantine files
+"""Running scheduled jobs: the scheduler lock, signals, and the loop. What each job kind does
+is in ``pipeline.schedule.jobs``.
 
 Locking. ``campaign-reports schedule`` holds ``<data_dir>/.scheduler.lock`` for its whole life
 and ``campaign-reports run`` for its pass, so a data directory has one scheduler at a time: a
@@ -19,19 +11,17 @@ and the run is retried (``[schedule] retry_minutes``).
 Signals. The first SIGTERM or SIGINT lets the running job finish (a job that works in steps,
 like ingest, stops after its current file) and starts no other; the process then exits 0. A
 second signal abandons the running job at once: every stage publishes atomically (write aside,
-rename, then one manifest line), so nothing half-written becomes visible, and the next writer
+rename, then one commit of the snapshot table), so nothing half-written becomes visible, and the next writer
 clears what was left aside. An abandoned run is logged as ``abandoned`` and is due again at once.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import signal
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -41,9 +31,17 @@ import pipeline.core.durable as durable
 import pipeline.core.faults as faults
 from pipeline.core.clock import iso, iso_ms
 from pipeline.core.clock import now as wall_now
-from pipeline.core.config import Config, JobConfig
+from pipeline.core.config import Config
 from pipeline.core.console import Console
-from pipeline.core.errors import PipelineError, ScheduleError
+from pipeline.core.errors import PipelineError, ScheduleError, describe, stage_of
+from pipeline.schedule.jobs import (
+    ADAPTERS,
+    Adapter,
+    JobContext,
+    JobResult,
+    JobUnavailable,
+    configured_jobs,
+)
 from pipeline.schedule.plan import (
     Due,
     Job,
@@ -51,248 +49,20 @@ from pipeline.schedule.plan import (
     next_wakeup,
     plan,
     policy_of,
-    resolve_job,
 )
-from pipeline.store.loads import LoadLog
 from pipeline.store.runlog import RunLog, RunRecord
-from pipeline.store.snapshots import Store
 
 SCHEDULER_LOCK = ".scheduler.lock"
 #: The scheduler sleeps at most this long at a time, so that a clock jump is noticed.
 MAX_SLEEP = 60.0
-
-#: The jobs of a tenant that configures none: files from the inbox every 15 minutes, the API
-#: hourly (when it is configured), the warehouse at half past, the report of yesterday at 06:00
-#: and retention at 03:30 (outside the hour that repeats in autumn), all in Europe/Prague.
-DEFAULT_JOBS: tuple[JobConfig, ...] = (
-    JobConfig(name="ingest", kind="ingest", cron="*/15 * * * *"),
-    JobConfig(name="export", kind="export", cron="0 * * * *"),
-    JobConfig(name="build", kind="build", cron="30 * * * *"),
-    JobConfig(name="report", kind="report", cron="0 6 * * *"),
-    JobConfig(name="retention", kind="retention", cron="30 3 * * *"),
-)
 
 
 class SchedulerBusy(ScheduleError):
     """Another scheduler or run holds the data directory's scheduler lock."""
 
 
-class JobUnavailable(ScheduleError):
-    """The stage a job kind needs is not part of this installation."""
-
-
 class Abandon(BaseException):
     """A second SIGTERM/SIGINT while a job runs: stop it where it is."""
-
-
-# --------------------------------------------------------------------------------- the adapters
-@dataclass
-class JobContext:
-    """What an adapter gets: the run's job and interval, and the scheduler's shared state."""
-
-    config: Config
-    console: Console
-    due: Due
-    now: datetime  # when the run started
-    stop: StopFlag
-    runlog: RunLog
-    session: dict[str, Any]  # shared by the runs of one scheduler process
-
-    @property
-    def job(self) -> Job:
-        return self.due.job
-
-
-@dataclass
-class JobResult:
-    rows: int = 0
-    snapshots: int = 0
-    message: str = ""
-    error: str | None = None  # a partial failure (the run is logged as failed, with detail)
-    detail: dict[str, Any] = field(default_factory=dict)
-    store_changed: bool = False
-
-
-Adapter = Callable[[JobContext], JobResult]
-
-#: kind -> (module, function) of the stage it calls.
-STAGES: dict[str, tuple[str, str]] = {
-    "ingest": ("pipeline.store.ingest", "ingest_files"),
-    "export": ("pipeline.store.export", "run_export"),
-    "build": ("pipeline.warehouse.build", "build"),
-    "report": ("pipeline.report", "render_reports"),
-    "retention": ("pipeline.store.retention", "apply_retention"),
-}
-
-
-def stage(kind: str) -> Callable[..., Any]:
-    """The stage function of a kind, imported now; ``JobUnavailable`` if it is missing."""
-    module_name, func = STAGES[kind]
-    try:
-        module = importlib.import_module(module_name)
-        return getattr(module, func)
-    except (ImportError, AttributeError):
-        raise JobUnavailable(
-            f"the {kind} stage ({module_name}.{func}) is not available yet in this version of "
-            "campaign-reports; remove the job from [[jobs]] or upgrade"
-        ) from None
-
-
-def unavailable_reason(kind: str, config: Config) -> str | None:
-    """Why a kind cannot run in this installation and configuration, or None."""
-    try:
-        stage(kind)
-    except JobUnavailable as exc:
-        return str(exc)
-    if kind == "export" and not config.api.client_id:
-        return "the API is not configured ([api] client_id, or CAMPAIGN_REPORTS_API_CLIENT_ID)"
-    return None
-
-
-def inbox_path(config: Config, job: Job) -> Path:
-    inbox = Path(str(job.option("inbox") or "inbox")).expanduser()
-    return inbox if inbox.is_absolute() else Path(config.data_dir) / inbox
-
-
-def _inbox_files(inbox: Path) -> list[Path]:
-    from pipeline.sources.files import FORMATS
-
-    out = []
-    for p in sorted(inbox.rglob("*")):
-        rel = p.relative_to(inbox)
-        if any(part.startswith((".", "_")) for part in rel.parts):
-            continue  # hidden files, and files being copied in as .name or _name
-        if p.suffix.lower() in FORMATS and p.is_file():
-            out.append(p)
-    return out
-
-
-def run_ingest(ctx: JobContext) -> JobResult:
-    """Ingest the inbox's new files, one by one, stopping after the current file when asked to.
-
-    New: the load log (``pipeline.store.loads``) has no record of this version of it (path, size
-    and modification time), so files that ``campaign-reports ingest`` or the demo loaded are not
-    read again. A rejected file is logged and not tried again until it changes."""
-    ingest_files = stage("ingest")
-    from pipeline.store.ingest import IngestOptions
-
-    inbox = inbox_path(ctx.config, ctx.job)
-    inbox.mkdir(parents=True, exist_ok=True)
-    loads = LoadLog(ctx.config.data_dir)
-    seen = loads.loaded_files()
-    todo = []
-    for p in _inbox_files(inbox):
-        if not loads.is_new(p, seen):
-            continue
-        st = p.stat()
-        todo.append((p, (p.relative_to(inbox).as_posix(), st.st_size, st.st_mtime_ns)))
-    result = JobResult(detail={"inbox": str(inbox), "files": []})
-    rejected = []
-    for path, key in todo:
-        if ctx.stop.requested:
-            result.message = f"stopped after {len(result.detail['files'])} of {len(todo)} file(s)"
-            break
-        (report,) = ingest_files(
-            [path],
-            store=Store(ctx.config.data_dir),
-            config=ctx.config,
-            console=ctx.console,
-            options=IngestOptions(source="inbox"),
-        )
-        result.detail["files"].append(list(key))
-        result.rows += sum(m.rows for m in report.published)
-        result.snapshots += len(report.published)
-        result.store_changed |= bool(report.published)
-        if not report.ok:
-            rejected.append(f"{key[0]}: {report.error}")
-    if not todo:
-        result.message = f"no new files in {inbox}"
-    if rejected:
-        result.error = (
-            f"{len(rejected)} of {len(todo)} file(s) rejected (each listed in logs/loads.jsonl); "
-            f"the first: {rejected[0]}"
-            + (f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else "")
-        )
-    return result
-
-
-def run_export(ctx: JobContext) -> JobResult:
-    summary = stage("export")(ctx.config, ctx.console)
-    published = [r for r in summary.results if r.status == "published"]
-    result = JobResult(
-        rows=sum(r.contacts for r in published),
-        snapshots=len(published),
-        message=summary.text(),
-        store_changed=bool(published),
-        detail={
-            "campaigns": len(summary.results),
-            "failed": [r.campaign_id for r in summary.results if r.status == "failed"],
-            "incomplete": [r.campaign_id for r in published if not r.complete],
-        },
-    )
-    if not summary.ok:
-        result.error = "; ".join(r.line() for r in summary.results if r.status == "failed")
-    return result
-
-
-def run_build(ctx: JobContext) -> JobResult:
-    built = stage("build")(ctx.config, ctx.console)
-    ctx.session["store_changed"] = False
-    return JobResult(rows=built.rows_read, snapshots=built.snapshots_new, message=built.summary())
-
-
-def run_report(ctx: JobContext) -> JobResult:
-    """Render the report of the run's day; first bring the warehouse up to date (an incremental
-    build, once per scheduler process and again after a job that changed the store)."""
-    render_reports = stage("report")
-    built = None
-    if ctx.job.option("build_first", True) and ctx.session.get("store_changed", True):
-        built = run_build(ctx)
-    day = ctx.due.day
-    rendered = render_reports(ctx.config, ctx.console, day=day)
-    return JobResult(
-        rows=0,
-        snapshots=built.snapshots if built else 0,
-        message=f"report {day}: {len(rendered.pages)} page(s) in {rendered.out_dir}",
-        detail={"day": str(day), "out_dir": str(rendered.out_dir), "pages": len(rendered.pages)},
-    )
-
-
-def run_retention(ctx: JobContext) -> JobResult:
-    done = stage("retention")(ctx.config, ctx.console, ctx.now)
-    removed = int(getattr(done, "snapshots_removed", 0))
-    return JobResult(
-        snapshots=removed,
-        store_changed=removed > 0,
-        detail={"quarantine_files_removed": int(getattr(done, "quarantine_files_removed", 0))},
-    )
-
-
-ADAPTERS: dict[str, Adapter] = {
-    "ingest": run_ingest,
-    "export": run_export,
-    "build": run_build,
-    "report": run_report,
-    "retention": run_retention,
-}
-
-
-def configured_jobs(config: Config) -> tuple[list[Job], list[tuple[str, str]]]:
-    """The jobs to schedule, and the default jobs left out with the reason.
-
-    With ``[[jobs]]`` in the config, exactly those that are enabled (a kind this installation
-    lacks fails when it runs, with a clear error). Without, ``DEFAULT_JOBS`` minus the kinds that
-    cannot run here (export without an API configuration, a stage that is not installed)."""
-    if config.jobs:
-        return [resolve_job(jc, config) for jc in config.jobs if jc.enabled], []
-    jobs, left_out = [], []
-    for jc in DEFAULT_JOBS:
-        reason = unavailable_reason(jc.kind, config)
-        if reason is None:
-            jobs.append(resolve_job(jc, config))
-        else:
-            left_out.append((jc.name, reason))
-    return jobs, left_out
 
 
 # ------------------------------------------------------------------------------------- the lock
@@ -453,7 +223,8 @@ class Scheduler:
         except PipelineError as exc:
             status, error = "failed", str(exc)
         except Exception as exc:  # a bug in a stage must not stop the scheduler
-            status, error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+            # (described as the CLI does: no row content reaches the run log)
+            status, error = "failed", f"internal error in {stage_of(exc)}: {describe(exc)}"
             if self.debug:
                 traceback.print_exc()
         finally:
