@@ -1,7 +1,7 @@
 """When jobs are due: cron expressions in a time zone, and catch-up planned from the run log.
 
 Pure functions of the configuration, the run log's records and the clock (no disk, no wall
-clock). ``pipeline.jobs`` runs what ``plan`` returns; ``campaign-reports status`` prints
+clock). ``pipeline.schedule.runner`` runs what ``plan`` returns; ``campaign-reports status`` prints
 ``next_fire``.
 
 Cron expressions and their time zone rules: ``pipeline.core.cron``.

@@ -198,6 +198,38 @@ class Scheduler:
     def run_one(self, due: Due) -> RunRecord:
         started = self.clock()
         self.console.info(f"{iso(started)} {due.describe()} ...")
+        status, error, result, abandoned = self._execute(due, started)
+        if result.store_changed:
+            self.session["store_changed"] = True
+        record = RunRecord(
+            job=due.job.name,
+            kind=due.job.kind,
+            key=due.key,
+            day=due.day.isoformat() if due.day else None,
+            scheduled_for=iso(due.scheduled_for),
+            started=iso_ms(started),
+            ended=iso_ms(self.clock()),
+            status=status,
+            rows=result.rows,
+            snapshots=result.snapshots,
+            error=error,
+            reason=due.reason,
+            attempt=due.attempt,
+            missed=due.missed,
+            missed_since=iso(due.missed_since) if due.missed_since else None,
+            trigger=self.trigger,
+            detail=result.detail,
+        )
+        self.runlog.append(record)
+        self._announce(record, result)
+        if abandoned is not None:
+            raise abandoned
+        return record
+
+    def _execute(
+        self, due: Due, started: datetime
+    ) -> tuple[str, str | None, JobResult, Abandon | None]:
+        """Run the job's adapter: (status, error, result, the Abandon to re-raise or None)."""
         ctx = JobContext(
             config=self.config,
             console=self.console,
@@ -229,47 +261,24 @@ class Scheduler:
                 traceback.print_exc()
         finally:
             self.stop.running = None
-        if result.store_changed:
-            self.session["store_changed"] = True
-        ended = self.clock()
-        record = RunRecord(
-            job=due.job.name,
-            kind=due.job.kind,
-            key=due.key,
-            day=due.day.isoformat() if due.day else None,
-            scheduled_for=iso(due.scheduled_for),
-            started=iso_ms(started),
-            ended=iso_ms(ended),
-            status=status,
-            rows=result.rows,
-            snapshots=result.snapshots,
-            error=error,
-            reason=due.reason,
-            attempt=due.attempt,
-            missed=due.missed,
-            missed_since=iso(due.missed_since) if due.missed_since else None,
-            trigger=self.trigger,
-            detail=result.detail,
-        )
-        self.runlog.append(record)
+        return status, error, result, abandoned
+
+    def _announce(self, record: RunRecord, result: JobResult) -> None:
         took = f"{record.duration_s:.1f} s"
-        if status == "ok":
+        if record.status == "ok":
             self.console.info(
-                f"{due.job.name}: ok in {took}"
+                f"{record.job}: ok in {took}"
                 + (f", {record.rows:,} rows" if record.rows else "")
                 + (f", {record.snapshots:,} snapshot(s)" if record.snapshots else "")
                 + (f". {result.message}" if result.message else "")
             )
-        elif status == "abandoned":
+        elif record.status == "abandoned":
             self.console.info(
-                f"{due.job.name}: abandoned after {took}; nothing of it was published. It runs "
+                f"{record.job}: abandoned after {took}; nothing of it was published. It runs "
                 "again on the next start."
             )
         else:
-            self.console.warn(f"{due.job.name} failed after {took}: {error}")
-        if abandoned is not None:
-            raise abandoned
-        return record
+            self.console.warn(f"{record.job} failed after {took}: {record.error}")
 
     def serve(self, *, max_sleep: float = MAX_SLEEP) -> None:
         """Run due jobs, sleep until the next fire time, and so on, until stopped."""

@@ -2,7 +2,7 @@
 
 Every reader returns the file's rows as a polars DataFrame whose columns are all text, renamed to
 the canonical names in ``ALIASES``, plus ``source_row`` (1-based data row). Parsing and validation
-happen afterwards, the same way for every format (``pipeline.ingest``).
+happen afterwards, the same way for every format (``pipeline.normalize``).
 
 Encodings are checked, never guessed: a CSV is decoded strictly with the configured encoding
 (UTF-8 with or without a BOM, or cp1250), and bytes that do not decode reject the file with the
