@@ -27,10 +27,10 @@ from pipeline.warehouse.build import build
 from pipeline.warehouse.db import WAREHOUSE_DIR, WAREHOUSE_FILE
 from pipeline.warehouse.steps import RESULT_TABLES
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from workload import Workload, mix32, write_days
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_warehouse_build import NO_STORED_DIFFERENCES, stored_differences
 
 #: M's shape at a tiny size: 4 campaigns starting on days 1, 2, 4 and 5 of 6, 100 contacts each.

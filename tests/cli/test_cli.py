@@ -13,7 +13,7 @@ from wait_helpers import GUARD
 
 from pipeline.cli.main import cli
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "pipeline"]
 
 

@@ -25,7 +25,7 @@ from report_helpers import (
     tool_missing,
 )
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SORT_BY = (
     "document.querySelector('#campaigns thead th:nth-child({col}) button').click();"
     "Array.from(document.querySelectorAll('#campaigns tbody tr')).map(r => r.dataset.campaign)"

@@ -19,7 +19,7 @@ from warehouse_helpers import S1, build_tiny_tenant, ingest_snapshot, make_confi
 from pipeline.cli.main import main
 from pipeline.core.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
