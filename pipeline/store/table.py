@@ -189,6 +189,11 @@ def commit(
     return int(table.version())
 
 
+def table_id(root: Path) -> str:
+    """The table's unique id (from its metadata): a new table at the same path has another."""
+    return str(open_table(root).metadata().id)
+
+
 def _partition_of(rel: str) -> dict[str, str | None]:
     parts = dict(p.split("=", 1) for p in rel.split("/")[:-1] if "=" in p)
     return {"campaign_id": parts.get("campaign_id"), "snapshot_date": parts.get("snapshot_date")}

@@ -19,7 +19,7 @@ import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
 from pipeline.core.durable import atomic_write, fsync_path, remove_stale_temps, write_durably
 from pipeline.core.errors import SnapshotConflict, StoreError
-from pipeline.store import table
+from pipeline.store import index, table
 from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta
 from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
 
@@ -155,6 +155,7 @@ class Writer:
             metadata=record,
         )
         (self.staging / PENDING).unlink()
+        self._save_index()
         result.published = metas
         result.quarantine_file = quarantine_rel
         return result
@@ -230,6 +231,14 @@ class Writer:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.root / rel).unlink()
         pending.unlink()
+        self._save_index()
+
+    def _save_index(self) -> None:
+        """Save the snapshot index beside the table when the saved one is far behind, so that
+        other processes replay only the commits since (a cache: losing it costs a replay)."""
+        current = self.store.index()
+        if current.version - index.saved_version(self.store.root) >= index.SAVE_EVERY:
+            index.save(self.store.root, current)
 
 
 def stage_new(
