@@ -177,7 +177,7 @@ def run(
 def status(obj: Context, last: int, as_of: datetime | None) -> None:
     """Print the jobs' last runs, what is due, the data's freshness and the next run times.
 
-    Reads the run log (logs/runs.jsonl) and the store's manifest; changes nothing, and works
+    Reads the run log (logs/runs.jsonl) and the store's snapshot index; changes nothing, and works
     while a scheduler runs.
     """
     for line in status_lines(obj, last=last, as_of=as_of or wall_now()):

@@ -94,6 +94,7 @@ class RetentionConfig:
 
     snapshots_days: int = 400  # raw snapshot Parquet files, by snapshot time
     quarantine_days: int = 90  # quarantine files, by when they were written
+    compact: bool = True  # merge the snapshot files of each campaign's closed days (OPTIMIZE)
 
 
 @dataclass(frozen=True)

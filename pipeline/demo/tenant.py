@@ -2,7 +2,7 @@
 
 ``run_demo`` writes export files (API-shaped JSON, CSV in several dialects, Parquet) for a handful
 of campaigns into ``<data-dir>/demo-exports/`` and ingests them with ``ingest_files``, exactly as a
-user's files would be: same lock, same validation, same quarantine, same manifest.
+user's files would be: same lock, same validation, same quarantine, same table.
 
 The campaigns are defined in ``campaigns``, the contacts' lives are drawn in ``contacts``, and the
 files are written in ``exports``. The same seed, scale and as-of give byte-identical files, hence

@@ -9,7 +9,7 @@ back). The warehouse and rendered reports are then rebuilt from the cleaned stor
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -35,9 +35,16 @@ class EraseResult:
     report_files_cleaned: list[str] = field(default_factory=list)
 
 
-def _rewrite_name(meta: SnapshotMeta, tag: str) -> str:
+def rewritten(meta: SnapshotMeta, frame: pl.DataFrame, tag: str) -> SnapshotMeta:
+    """The record of a snapshot rewritten with these rows, in a file of its own."""
     base = meta.path.rsplit("/", 1)[0]
-    return f"{base}/{meta.snapshot_id}-r{tag}.parquet"
+    return replace(
+        meta,
+        path=f"{base}/{meta.snapshot_id}-r{tag}.parquet",
+        rows=frame.height,
+        other_rows=frame.filter(pl.col("state") == "other").height,
+        legacy_rows=frame.filter(pl.col("legacy")).height,
+    )
 
 
 def erase_contact(config: Config, console: Console, contact_id: str) -> EraseResult:
@@ -58,23 +65,13 @@ def erase_contact(config: Config, console: Console, contact_id: str) -> EraseRes
             .len()
             .collect()
         )
+        counts = dict(hits.iter_rows())
+        touched = [published[sid] for sid in counts]
         staged = []
-        for sid, n in hits.iter_rows():
-            meta = published[sid]
-            frame = pl.read_parquet(store.root / meta.path).filter(
-                pl.col("contact_id") != contact_id
-            )
-            new = SnapshotMeta(
-                **{
-                    **meta.__dict__,
-                    "path": _rewrite_name(meta, tag),
-                    "rows": frame.height,
-                    "other_rows": frame.filter(pl.col("state") == "other").height,
-                    "legacy_rows": frame.filter(pl.col("legacy")).height,
-                }
-            )
-            staged.append(writer.stage_snapshot(new, frame))
-            result.rows_removed += n
+        for meta in touched + store.sharing_files(touched):
+            frame = store.read_snapshot(meta).filter(pl.col("contact_id") != contact_id)
+            staged.append(writer.stage_snapshot(rewritten(meta, frame, tag), frame))
+            result.rows_removed += counts.get(meta.snapshot_id, 0)
         result.quarantine_files_rewritten = _scrub_quarantine(store, writer, contact_id)
         writer.commit_changes(reason=f"erase {tag}", replaced=staged)
         result.snapshots_rewritten = len(staged)

@@ -14,7 +14,7 @@ For each WhatsApp campaign (or the ones asked for):
    out of reports, and the report says so.
 4. Normalise with the project's one normaliser (``pipeline.normalize.rows.api_rows``): unknown
    state values become ``other`` with their raw text.
-5. Publish it under the store's lock, held only for the publication (one manifest line per
+5. Publish it under the store's lock, held only for the publication (one Delta commit per
    campaign, ``source = "api"``), so a failure in one campaign, or a kill, never loses or
    half-publishes another.
 """

@@ -135,7 +135,7 @@ def ingest_files(
     opts = options or IngestOptions()
     reports: list[FileReport] = []
     with store.writer("ingest") as writer:
-        # Read the manifest once, not once per file; kept up to date as files are published.
+        # Read the index once, not once per file; kept up to date as files are published.
         published = store.published_ids()
         suppressed = suppressed_hashes(store)
         for path in paths:
@@ -195,7 +195,7 @@ def ingest_one(
     suppressed: set[str] | None = None,
 ) -> None:
     """Ingest one file: extract (``sources.files``) -> normalize (``normalize.rows``) -> load
-    (``store.load``). ``published`` is the manifest's snapshots by id (read if not given;
+    (``store.load``). ``published`` is the store's snapshots by id (read if not given;
     snapshots this file publishes are added to it)."""
     name = str(path)
     encoding = options.encoding or config.ingest.encoding

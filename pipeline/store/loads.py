@@ -4,7 +4,7 @@ Every input that a load path touched is recorded once, by the store, under its l
 (``ingest``, the inbox job, the demo) with its resolved path, size and modification time, and an
 API campaign pull (``export``), each with its status (``ok``, ``rejected``, ``failed``), its
 accounting (rows read, loaded, quarantined, dropped) and the snapshots it published. It is the
-one record of *what was loaded*: the manifest is the record of what is *published*, and the
+one record of *what was loaded*: the Delta table's log is the record of what is *published*, and the
 scheduler's run log (``logs/runs.jsonl``) the record of job *runs*. The inbox job decides which
 files are new from this log alone. It holds no row content (no contact id, no phone number).
 

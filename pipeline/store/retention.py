@@ -1,13 +1,15 @@
 """Retention: old raw data removed.
 
 ``apply_retention`` removes snapshots older than ``retention.snapshots_days`` and quarantine
-files older than ``retention.quarantine_days`` (a manifest line records the removal; the files are
-deleted after it is durable).
+files older than ``retention.quarantine_days`` (one commit of the snapshot table records the
+removal; the files are deleted after it is durable), then compacts the files of closed campaign
+days (``pipeline.store.compact``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 from pipeline.core.clock import now, parse_iso
 from pipeline.core.config import Config
 from pipeline.core.console import Console
+from pipeline.store.compact import compact
+from pipeline.store.erase import rewritten
 from pipeline.store.snapshots import INCOMPLETE_DIR, SnapshotMeta, Store
 
 
@@ -23,6 +27,8 @@ from pipeline.store.snapshots import INCOMPLETE_DIR, SnapshotMeta, Store
 class RetentionResult:
     snapshots_removed: int = 0
     quarantine_files_removed: int = 0
+    days_compacted: int = 0
+    files_compacted: int = 0
 
 
 def apply_retention(
@@ -45,9 +51,17 @@ def apply_retention(
                 for rel, committed in store.quarantine_times().items()
                 if parse_iso(committed) < q_cutoff
             ]
+        # A kept snapshot that shares a file with removed ones (a compacted day) gets its own.
+        tag = hashlib.sha256(f"retention{as_of.isoformat()}".encode()).hexdigest()[:8]
+        kept = []
+        for m in store.sharing_files(removed):
+            frame = store.read_snapshot(m)
+            kept.append(writer.stage_snapshot(rewritten(m, frame, tag), frame))
         writer.commit_changes(
-            reason="retention", removed=removed, removed_quarantine=old_quarantine
+            reason="retention", replaced=kept, removed=removed, removed_quarantine=old_quarantine
         )
+        if config.retention.compact:
+            result.days_compacted, result.files_compacted = compact(store, writer, as_of)
         for folder in ("snapshots", INCOMPLETE_DIR):
             _remove_empty_dirs(store.root / folder)
         _remove_empty_dirs(store.root / "quarantine")
@@ -56,7 +70,13 @@ def apply_retention(
     console.info(
         f"Retention: {result.snapshots_removed:,} snapshot(s) older than "
         f"{config.retention.snapshots_days} days and {result.quarantine_files_removed:,} quarantine "
-        f"file(s) older than {config.retention.quarantine_days} days removed."
+        f"file(s) older than {config.retention.quarantine_days} days removed"
+        + (
+            f"; {result.files_compacted:,} files of {result.days_compacted:,} closed campaign "
+            "day(s) compacted."
+            if result.days_compacted
+            else "."
+        )
     )
     return result
 

@@ -7,7 +7,7 @@ computed from this file (``pipeline.schedule.plan``), never from memory. Only th
 holds the scheduler lock (``campaign-reports schedule`` or ``run``) appends to it.
 
 A line cut short by a crash has no newline at its end: readers ignore it, and the next writer
-cuts it off before appending, as with the store's manifest. A damaged line in the middle is
+cuts it off before appending, as every log does (``pipeline.core.durable.JsonlLog``). A damaged line in the middle is
 skipped and counted (``RunLog.damaged``): the log must never stop the scheduler.
 
 One line (``v`` 1)::

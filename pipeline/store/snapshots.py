@@ -169,11 +169,26 @@ class Store:
 
     def files(self) -> list[Path]:
         """The files of every published snapshot, complete or not."""
-        return [self.root / m.path for m in self.published()]
+        return [self.root / p for p in dict.fromkeys(m.path for m in self.published())]
 
     def complete_files(self) -> list[Path]:
         """The files of the published complete snapshots (the Delta table's files)."""
-        return [self.root / m.path for m in self.published() if m.complete]
+        return [
+            self.root / p for p in dict.fromkeys(m.path for m in self.published() if m.complete)
+        ]
+
+    def read_snapshot(self, meta: SnapshotMeta) -> pl.DataFrame:
+        """One snapshot's rows (its file may hold other snapshots of its day: a compaction)."""
+        return pl.read_parquet(self.root / meta.path).filter(
+            pl.col("snapshot_id") == meta.snapshot_id
+        )
+
+    def sharing_files(self, metas: list[SnapshotMeta]) -> list[SnapshotMeta]:
+        """The other snapshots whose file is one of these snapshots' files: a file can only be
+        removed with every snapshot in it."""
+        paths = {m.path for m in metas}
+        ids = {m.snapshot_id for m in metas}
+        return [m for m in self.published() if m.path in paths and m.snapshot_id not in ids]
 
     def scan(self) -> pl.LazyFrame:
         """All published snapshot rows, with campaign_id and snapshot_date from the Hive path."""

@@ -73,7 +73,10 @@ def table_path(root: Path) -> Path:
 
 
 def exists(root: Path) -> bool:
-    return (table_path(root) / "_delta_log").is_dir()
+    """True once the table's first commit is there (a process killed while creating it may
+    leave an empty ``_delta_log``: the next publication creates the table then)."""
+    log = table_path(root) / "_delta_log"
+    return log.is_dir() and any(log.glob("*.json"))
 
 
 _OPEN: dict[str, Any] = {}
@@ -142,10 +145,12 @@ def commit(
     add: list[DataFile],
     remove: list[str],
     metadata: dict[str, Any],
+    data_change: bool = True,
 ) -> int:
     """One Delta commit: add the files (already in place), remove others (relative paths), and
     record ``metadata``. Returns the new table version. An empty commit (no files) records
-    metadata only (e.g. a file whose rows were all quarantined)."""
+    metadata only (e.g. a file whose rows were all quarantined). ``data_change=False`` marks a
+    rearrangement of the same rows (a compaction), which streaming readers skip."""
     from deltalake import CommitProperties
     from deltalake.transaction import AddAction, RemoveAction
 
@@ -162,7 +167,7 @@ def commit(
                 size=st.st_size,
                 partition_values={"campaign_id": f.campaign_id, "snapshot_date": f.snapshot_date},
                 modification_time=int(st.st_mtime * 1000),
-                data_change=True,
+                data_change=data_change,
                 stats=statistics(f.frame),
             )
         )
@@ -170,7 +175,7 @@ def commit(
         actions.append(
             RemoveAction(
                 path=rel,
-                data_change=True,
+                data_change=data_change,
                 deletion_timestamp=now_ms,
                 partition_values=_partition_of(rel),
             )

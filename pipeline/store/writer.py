@@ -186,11 +186,16 @@ class Writer:
         removed: list[SnapshotMeta] = (),  # type: ignore[assignment]
         removed_quarantine: list[str] = (),  # type: ignore[assignment]
         extra: dict[str, Any] | None = None,
+        data_change: bool = True,
     ) -> None:
         """Replace snapshots' files with rewritten ones and remove snapshots or quarantine files,
         as one Delta commit (the table's files: remove and add actions). The old files are
         deleted after the commit (a vacuum, for the table's): a crash before it leaves the old
-        state, after it the new one (``recover`` finishes the deletes)."""
+        state, after it the new one (``recover`` finishes the deletes).
+
+        Several staged snapshots may share one new file (a compaction), and an old file may hold
+        several snapshots: a file is removed when every snapshot in it is replaced or removed
+        (the callers see to that: ``snapshots_sharing_files``)."""
         if not (replaced or removed or removed_quarantine):
             return
         committed_at = iso_utc(now())
@@ -199,11 +204,13 @@ class Writer:
             SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in replaced
         ]
         old = [published[s.meta.snapshot_id] for s in replaced] + list(removed)
-        obsolete = [m.path for m in old] + list(removed_quarantine)
+        obsolete = list(dict.fromkeys([m.path for m in old] + list(removed_quarantine)))
+        files = {m.path: s for s, m in zip(replaced, new_metas, strict=True)}  # one per file
         pending = self.staging / PENDING
-        write_durably(pending, json.dumps([m.path for m in new_metas] + obsolete).encode())
-        for s, meta in zip(replaced, new_metas, strict=True):
-            dest = self.store.root / meta.path
+        write_durably(pending, json.dumps([*files, *obsolete]).encode())
+        for rel, s in files.items():
+            dest = self.store.root / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(s.staged_path, dest)
             fsync_path(dest.parent)
         record = {
@@ -216,13 +223,14 @@ class Writer:
             "removed_quarantine": list(removed_quarantine),
             **(extra or {}),
         }
-        frames = {s.meta.snapshot_id: s.frame for s in replaced}
         prefix = f"{table.TABLE_DIR}/"
+        complete = {m.path: m for m in new_metas if m.complete}
         table.commit(
             self.store.root,
-            add=[self._data_file(m, frames[m.snapshot_id]) for m in new_metas if m.complete],
-            remove=[m.path.removeprefix(prefix) for m in old if m.complete],
+            add=[self._data_file(m, files[rel].frame) for rel, m in complete.items()],
+            remove=list(dict.fromkeys(m.path.removeprefix(prefix) for m in old if m.complete)),
             metadata=record,
+            data_change=data_change,
         )
         faults.point("changes-committed")
         if any(m.complete for m in old):
@@ -232,6 +240,18 @@ class Writer:
                 (self.store.root / rel).unlink()
         pending.unlink()
         self._save_index()
+
+    def stage_file(self, metas: list[SnapshotMeta], frame: pl.DataFrame, name: str) -> list[Staged]:
+        """Write several snapshots' rows as one file aside (a compaction); one ``Staged`` per
+        snapshot, all naming that file (their metas' ``path`` must be the same)."""
+        path = self.staging / name
+        rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
+            "snapshot_time", "contact_id"
+        )
+        rows.write_parquet(path, compression="zstd", statistics=True)
+        fsync_path(path)
+        stats = rows.select("snapshot_id", "snapshot_time")
+        return [Staged(meta=m, staged_path=path, frame=stats) for m in metas]
 
     def _save_index(self) -> None:
         """Save the snapshot index beside the table when the saved one is far behind, so that

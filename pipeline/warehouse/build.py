@@ -1,6 +1,6 @@
 """The warehouse build: a cache built from the snapshot store, then published for analysts.
 
-A build reads the store's manifest, and processes only the snapshots its ``snapshot_log`` has not
+A build reads the store's snapshot index, and processes only the snapshots its ``snapshot_log`` has not
 seen: it reads their Parquet files (and nothing else) and extends the compact state history
 (``history_closed`` / ``history_open``, one row per contact per state change) in SQL
 (``queries/build/history_step.sql``), in chunks of about ``BATCH_ROWS`` rows (campaign after

@@ -1,7 +1,7 @@
 """The build's steps, each on an open warehouse connection, and the tables they write.
 
 ``pipeline.warehouse.build`` runs them in this order: ``register_inputs`` (the run log, the
-campaigns, and the manifest, catalog and settings as frames); ``forget_what_changed`` (one
+campaigns, and the snapshot index, catalog and settings as frames); ``forget_what_changed`` (one
 transaction); ``apply_snapshots`` over the complete ``new_snapshots`` (one transaction per chunk,
 each running ``queries/build/history_step.sql``); ``redo_days`` (``queries/build/daily_step.sql``,
 one transaction per group of campaigns); ``drop_temp_tables``. A build stopped half-way leaves a
@@ -58,13 +58,13 @@ TEMP_TABLES = (
 
 
 def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config) -> None:
-    """The run log, the campaigns, and the manifest, catalog and settings as frames."""
+    """The run log, the campaigns, and the snapshot index, catalog and settings as frames."""
     # the scheduler's run log (logs/runs.jsonl) as the table run_log, for the view runs
     from pipeline.store.runlog import load_into_duckdb
 
     load_into_duckdb(con, store.root)
     load_campaigns(con, store)
-    manifest = store.index_frame()
+    snapshots = store.index_frame()
     catalog = load_catalog().frame()
     settings = pl.DataFrame(
         {
@@ -72,7 +72,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
             "value": [config.timezone, str(config.stuck_after_minutes)],
         }
     )
-    con.register("manifest_frame", manifest.to_arrow())
+    con.register("index_frame", snapshots.to_arrow())
     con.register("catalog_frame", catalog.to_arrow())
     con.register("settings_frame", settings.to_arrow())
 
@@ -114,18 +114,23 @@ def forget_what_changed(con: duckdb.DuckDBPyConnection, console: Console) -> lis
     con.execute("INSERT INTO catalog BY NAME SELECT * FROM catalog_frame")
     con.execute("DELETE FROM settings")
     con.execute("INSERT INTO settings BY NAME SELECT * FROM settings_frame")
-    # Snapshots the manifest no longer lists (retention) or lists with another file or
-    # completeness (an erasure rewrote it): their campaigns are rebuilt.
+    # Snapshots the store no longer lists (retention) or lists with other rows or completeness
+    # (an erasure rewrote it): their campaigns are rebuilt. A snapshot only moved to another
+    # file (a compaction) has the same rows: its new file is noted, nothing is rebuilt.
     changed = con.execute(
         "SELECT DISTINCT s.campaign_id FROM snapshot_log AS s "
-        "LEFT JOIN manifest_frame AS m USING (snapshot_id) "
-        "WHERE m.snapshot_id IS NULL OR m.path IS DISTINCT FROM s.path "
+        "LEFT JOIN index_frame AS m USING (snapshot_id) "
+        "WHERE m.snapshot_id IS NULL "
         "OR m.complete IS DISTINCT FROM s.complete OR m.rows IS DISTINCT FROM s.rows ORDER BY 1"
     ).fetchall()
+    con.execute(
+        "UPDATE snapshot_log AS s SET path = m.path FROM index_frame AS m "
+        "WHERE m.snapshot_id = s.snapshot_id AND m.path IS DISTINCT FROM s.path"
+    )
     # A new complete snapshot not later than its campaign's newest processed one: that
     # campaign is rebuilt from all its snapshots.
     late = con.execute(
-        "SELECT DISTINCT m.campaign_id FROM manifest_frame AS m "
+        "SELECT DISTINCT m.campaign_id FROM index_frame AS m "
         "JOIN (SELECT campaign_id, max(snapshot_time) AS newest FROM snapshot_log "
         "      WHERE complete GROUP BY campaign_id) AS o USING (campaign_id) "
         "WHERE m.complete AND m.snapshot_time <= o.newest "
@@ -147,7 +152,7 @@ def forget_what_changed(con: duckdb.DuckDBPyConnection, console: Console) -> lis
             f"DELETE FROM {table} WHERE campaign_id IN (SELECT UNNEST(?::VARCHAR[]))", [rebuilt]
         )
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM manifest_frame AS m "
+        "CREATE OR REPLACE TEMP TABLE new_snapshots AS SELECT * FROM index_frame AS m "
         "WHERE m.snapshot_id NOT IN (SELECT snapshot_id FROM snapshot_log)"
     )
     con.execute("CREATE OR REPLACE TEMP TABLE batch_snapshots (snapshot_id VARCHAR)")
@@ -166,7 +171,7 @@ def new_snapshots(con: duckdb.DuckDBPyConnection, root: Path) -> list[tuple[Any,
     for r in new:
         if r[5] and not (root / r[3]).is_file():
             raise WarehouseError(
-                f"the snapshot file {root / r[3]} (campaign {r[1]}) is listed in the manifest but "
+                f"the snapshot file {root / r[3]} (campaign {r[1]}) is listed in the store but "
                 "missing. Restore it from a backup (the store is the system of record); the "
                 "warehouse keeps what it had."
             )
@@ -193,7 +198,9 @@ def apply_snapshots(
                 "WHERE snapshot_id IN (SELECT UNNEST(?::VARCHAR[]))",
                 [[r[0] for r in chunk]],
             )
-            con.execute("SET VARIABLE batch_files = ?", [[str(root / r[3]) for r in chunk]])
+            # (a compacted file holds several snapshots: each file is read once)
+            files = list(dict.fromkeys(str(root / r[3]) for r in chunk))
+            con.execute("SET VARIABLE batch_files = ?", [files])
             run_sql_file(con, "build/history_step.sql")
             _, check_sql = read_query("build/check_step.sql")
             twice = con.execute(check_sql).fetchall()
