@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,11 +161,12 @@ class Writer:
         result.quarantine_file = quarantine_rel
         return result
 
-    def _move_into_place(self, moves: list[tuple[Path, str]]) -> None:
-        """Record the renames in pending.json (so that a crash's leftovers can be found), then
-        rename each staged file into place. A file that no commit lists is invisible."""
+    def _move_into_place(self, moves: list[tuple[Path, str]], obsolete: Sequence[str] = ()) -> None:
+        """Record the renames (and the files the commit will make obsolete) in pending.json, so
+        that a crash's leftovers can be found, then rename each staged file into place. A file
+        that no commit lists is invisible."""
         pending = self.staging / PENDING
-        write_durably(pending, json.dumps([rel for _, rel in moves]).encode())
+        write_durably(pending, json.dumps([rel for _, rel in moves] + list(obsolete)).encode())
         faults.point("pending-written")
         for src, rel in moves:
             dest = self.store.root / rel
@@ -206,13 +208,7 @@ class Writer:
         old = [published[s.meta.snapshot_id] for s in replaced] + list(removed)
         obsolete = list(dict.fromkeys([m.path for m in old] + list(removed_quarantine)))
         files = {m.path: s for s, m in zip(replaced, new_metas, strict=True)}  # one per file
-        pending = self.staging / PENDING
-        write_durably(pending, json.dumps([*files, *obsolete]).encode())
-        for rel, s in files.items():
-            dest = self.store.root / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(s.staged_path, dest)
-            fsync_path(dest.parent)
+        self._move_into_place([(s.staged_path, rel) for rel, s in files.items()], obsolete)
         record = {
             "op": "change",
             "commit_id": hashlib.sha256((reason + committed_at).encode()).hexdigest()[:16],
@@ -238,7 +234,7 @@ class Writer:
         for rel in obsolete:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.root / rel).unlink()
-        pending.unlink()
+        (self.staging / PENDING).unlink()
         self._save_index()
 
     def stage_file(self, metas: list[SnapshotMeta], frame: pl.DataFrame, name: str) -> list[Staged]:
