@@ -169,7 +169,7 @@ def step_floor(data_dir: Path) -> dict:
         "SELECT count(*) FROM (SELECT campaign_id, contact_id, arg_max(state, snapshot_time) "
         "FROM read_parquet(?, hive_partitioning = true, "
         "hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}) GROUP BY ALL)",
-        [str(data_dir / "snapshots" / "**" / "*.parquet")],
+        [str(data_dir / "snapshots" / "campaign_id=*" / "snapshot_date=*" / "*.parquet")],
     ).fetchall()
     return {"contacts": rows[0][0]}
 

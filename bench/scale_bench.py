@@ -27,7 +27,7 @@ start-up and imports are left out alike for the pipeline and the floors; the sub
 time is in the JSON too) and its peak RSS is that process's ``ru_maxrss`` (``os.wait4``). Each
 figure is the median of ``--runs`` runs (``--full-runs`` for the full build and its floor).
 The build's time is also broken down by statement of ``queries/build/*.sql``, the analyst
-copy's publication and the rest (manifest, catalog, checkpoint, checks).
+copy's publication and the rest (snapshot index, catalog, checkpoint, checks).
 
     python bench/scale_bench.py --workload S            # a quick check (35 s on 2 cores)
     python bench/scale_bench.py --workload M --runs 3   # ~103M rows: 9 minutes on 2 cores
@@ -121,7 +121,7 @@ def step_build(data: Path, full: bool) -> dict:
         wh.publish_analyst_copy,
         wh.create_views,
     )
-    manifest_frame = Store.manifest_frame
+    index_frame = Store.index_frame
 
     def timed(label: str, fn: Any) -> Any:
         def wrapper(*a: Any, **kw: Any) -> Any:
@@ -146,7 +146,7 @@ def step_build(data: Path, full: bool) -> dict:
     steps.run_sql_file = run_split  # type: ignore[assignment]
     wh.publish_analyst_copy = timed("publish analyst copy", publish)
     wh.create_views = timed("create views (queries/*.sql)", create_views)
-    Store.manifest_frame = timed("read manifest", manifest_frame)  # type: ignore[method-assign]
+    Store.index_frame = timed("read snapshot index", index_frame)  # type: ignore[method-assign]
     t = time.perf_counter()
     result = wh.build(_config(data), Console.silent(), full=full)
     seconds = time.perf_counter() - t
@@ -199,7 +199,8 @@ def step_floor_query(data: Path, which: str) -> dict:
 
     # spill under the work directory (DuckDB's default is ./.tmp in the current directory)
     con = duckdb.connect(config={"temp_directory": str(data.parent / "duckdb-tmp")})
-    glob = str(data / "snapshots" / "**" / "*.parquet")
+    # the floor reads the table's files by their layout (not the Delta log: a plain engine)
+    glob = str(data / "snapshots" / "campaign_id=*" / "snapshot_date=*" / "*.parquet")
     t = time.perf_counter()
     row = con.execute(FLOOR_LATEST if which == "latest" else FLOOR_LAG, [glob]).fetchall()[0]
     return {"seconds": time.perf_counter() - t, "result": list(row)}
@@ -290,15 +291,10 @@ class Bench:
         iso = self.wl.day_start(day).date().isoformat()
         backup = self.out / "warehouse-before-day.duckdb"
         shutil.copyfile(self.warehouse, backup)
-        manifest = self.data / "manifest.jsonl"
-        size = manifest.stat().st_size
+        log_backup = self.save_log()
         for k in range(self.runs):
             if k:
-                with open(manifest, "r+b") as fh:
-                    fh.truncate(size)
-                for d in self.data.glob(f"snapshots/campaign_id=*/snapshot_date={iso}"):
-                    shutil.rmtree(d)
-                shutil.copyfile(backup, self.warehouse)
+                self.put_back(log_backup, iso, backup)
             ing = self.record(
                 f"ingest day {label} (daily run, CSV)",
                 run_step("ingest", str(self.data), str(inbox)),
@@ -317,14 +313,34 @@ class Bench:
                 f"({r['pages']} pages)"
             )
         if day == self.wl.days - 1 and "day5_rows" in self.info:
-            self.same_volume(inbox, label, iso, backup, size)
+            self.same_volume(inbox, label, iso, backup, log_backup)
         backup.unlink()
+        shutil.rmtree(log_backup)
 
-    def same_volume(self, inbox: Path, label: int, iso: str, backup: Path, size: int) -> None:
+    def save_log(self) -> Path:
+        """A copy of the snapshot table's transaction log (small), to put the store back."""
+        saved = self.out / "delta-log-before-day"
+        shutil.rmtree(saved, ignore_errors=True)
+        shutil.copytree(self.data / "snapshots" / "_delta_log", saved)
+        return saved
+
+    def put_back(self, log_backup: Path, iso: str, backup: Path) -> None:
+        """The store and the warehouse as they were before the day: the table's log as saved,
+        the day's files gone (a benchmark's shortcut: a Delta table is never rolled back so)."""
+        log = self.data / "snapshots" / "_delta_log"
+        shutil.rmtree(log)
+        shutil.copytree(log_backup, log)
+        for d in self.data.glob(f"snapshots/campaign_id=*/snapshot_date={iso}"):
+            shutil.rmtree(d)
+        (self.data / ".snapshot-index.parquet").unlink(missing_ok=True)
+        shutil.copyfile(backup, self.warehouse)
+
+    def same_volume(
+        self, inbox: Path, label: int, iso: str, backup: Path, log_backup: Path
+    ) -> None:
         """The incremental build of day ``label``'s first files (in time order) holding as many
         rows as day 5 had: the same new data with 25 more days of history before it. Then the
         whole day is put back."""
-        manifest = self.data / "manifest.jsonl"
         subset = self.out / "inbox" / f"day{label:02d}-csv-day5-volume"
         shutil.rmtree(subset, ignore_errors=True)
         subset.mkdir(parents=True)
@@ -337,11 +353,7 @@ class Bench:
             (subset / path.name).symlink_to(path)
 
         def put_back() -> None:
-            with open(manifest, "r+b") as fh:
-                fh.truncate(size)
-            for d in self.data.glob(f"snapshots/campaign_id=*/snapshot_date={iso}"):
-                shutil.rmtree(d)
-            shutil.copyfile(backup, self.warehouse)
+            self.put_back(log_backup, iso, backup)
 
         for k in range(self.runs):
             put_back()
@@ -619,7 +631,7 @@ def main() -> None:
     out = args.out or Path("/tmp/scale") / wl.name
     full_runs = args.full_runs or (1 if wl.name == "L" else args.runs)
     if args.resume:
-        if not (out / "data" / "manifest.jsonl").is_file():
+        if not (out / "data" / "snapshots" / "_delta_log").is_dir():
             raise SystemExit(f"--resume: no store in {out / 'data'}")
         last = wl.day_start(wl.days - 1).date().isoformat()
         if any((out / "data" / "snapshots").glob(f"campaign_id=*/snapshot_date={last}")):

@@ -83,8 +83,11 @@ class Store:
                 "it into a Delta table; nothing was changed."
             )
 
-    def index(self) -> Index:
-        """The snapshot index at the table's current version (replayed from the commits)."""
+    def index(self, *, refresh: bool = True) -> Index:
+        """The snapshot index at the table's current version (replayed from the commits).
+        ``refresh=False``: as this process last saw it (the writer's own commits included)."""
+        if not refresh and self._index is not None:
+            return self._index
         self._check_format()
         if not table.exists(self.root):
             return Index()
@@ -103,6 +106,13 @@ class Store:
         if not table.exists(self.root):
             return []
         return [meta for _, meta in table.commits_since(self.root, -1)]
+
+    def committed(self, version: int, record: dict[str, Any]) -> None:
+        """The writer's own commit, applied to the index without reading it back."""
+        if self._index is not None and self._index.version == version - 1:
+            self._index.apply(version, record)
+        else:
+            self._index = None  # replayed on the next read
 
     def published(self) -> list[SnapshotMeta]:
         """Every published snapshot (complete or not), in publication order."""
@@ -225,6 +235,7 @@ class Store:
 
         self._check_format()
         with file_lock(self.root / LOCK, what, busy=busy, wait=wait):
+            self.index()  # up to date with what other writers committed before the lock
             writer = Writer(self)
             writer.recover()
             yield writer

@@ -82,9 +82,10 @@ def exists(root: Path) -> bool:
 _OPEN: dict[str, Any] = {}
 
 
-def open_table(root: Path) -> Any:
+def open_table(root: Path, *, refresh: bool = True) -> Any:
     """The table, brought up to its latest version. Opened once per process and folder, then
-    only the commits since are read (opening reads the whole log's checkpoint)."""
+    only the commits since are read (opening reads the whole log's checkpoint). The writer,
+    which holds the store's lock and refreshed it when it took it, passes ``refresh=False``."""
     from deltalake import DeltaTable
 
     key = str(table_path(root).resolve())
@@ -93,7 +94,7 @@ def open_table(root: Path) -> Any:
         table = None  # the folder was removed (and perhaps made anew) since
     if table is None:
         table = _OPEN[key] = DeltaTable(key)
-    else:
+    elif refresh:
         table.update_incremental()
     return table
 
@@ -180,7 +181,7 @@ def commit(
                 partition_values=_partition_of(rel),
             )
         )
-    table = open_table(root)
+    table = open_table(root, refresh=False)  # the writer is the only one: it is up to date
     faults.point("delta-commit")
     table.create_write_transaction(
         actions,

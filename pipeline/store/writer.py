@@ -45,6 +45,7 @@ class Writer:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.staging = store.root / STAGING
+        self._saved: int | None = None  # the version of the saved index, once read
 
     def recover(self) -> None:
         """Undo what a crashed writer left: renamed files that no commit lists, files a commit
@@ -149,12 +150,13 @@ class Writer:
             **(extra or {}),
         }
         frames = {s.meta.snapshot_id: s.frame for s in staged}
-        table.commit(
+        version = table.commit(
             self.store.root,
             add=[self._data_file(m, frames[m.snapshot_id]) for m in metas if m.complete],
             remove=[],
             metadata=record,
         )
+        self.store.committed(version, record)
         (self.staging / PENDING).unlink()
         self._save_index()
         result.published = metas
@@ -221,13 +223,14 @@ class Writer:
         }
         prefix = f"{table.TABLE_DIR}/"
         complete = {m.path: m for m in new_metas if m.complete}
-        table.commit(
+        version = table.commit(
             self.store.root,
             add=[self._data_file(m, files[rel].frame) for rel, m in complete.items()],
             remove=list(dict.fromkeys(m.path.removeprefix(prefix) for m in old if m.complete)),
             metadata=record,
             data_change=data_change,
         )
+        self.store.committed(version, record)
         faults.point("changes-committed")
         if any(m.complete for m in old):
             table.vacuum(self.store.root)
@@ -252,9 +255,12 @@ class Writer:
     def _save_index(self) -> None:
         """Save the snapshot index beside the table when the saved one is far behind, so that
         other processes replay only the commits since (a cache: losing it costs a replay)."""
-        current = self.store.index()
-        if current.version - index.saved_version(self.store.root) >= index.SAVE_EVERY:
+        current = self.store.index(refresh=False)
+        if self._saved is None:
+            self._saved = index.saved_version(self.store.root)
+        if current.version - self._saved >= index.SAVE_EVERY:
             index.save(self.store.root, current)
+            self._saved = current.version
 
 
 def stage_new(
