@@ -196,6 +196,12 @@ class Store:
     def files(self) -> list[Path]:
         return [self.root / m.path for m in self.published()]
 
+    def complete_files(self) -> list[Path]:
+        """The absolute paths of the Parquet files that hold the published complete snapshots,
+        each under ``<...>/campaign_id=<id>/snapshot_date=<YYYY-MM-DD>/`` (what other engines,
+        e.g. the Spark job, read). Incomplete snapshots are never among them."""
+        return [(self.root / m.path).absolute() for m in self.published() if m.complete]
+
     def scan(self) -> pl.LazyFrame:
         """All published snapshot rows, with campaign_id and snapshot_date from the Hive path."""
         paths = [str(p) for p in self.files()]
