@@ -136,6 +136,9 @@ def test_portable_sql_is_allowed_and_never_loaded(tmp_path: Path) -> None:
     (root / "portable" / "m.sql").write_text("-- m: one row\nSELECT nope FROM snapshots\n")
     assert order(root) == order(sql_folder(tmp_path / "q2", TOY))
     assert not any("portable" in name for name in order(root))
+    # the shipped folder has one, and a build over the shipped queries/ does not read it
+    assert list((queries_dir() / "portable").glob("*.sql"))
+    assert not [p for p in query_files() if p.parent.name == "portable"]
     # SQL in another unknown folder is still an error
     (root / "other").mkdir()
     (root / "other" / "x.sql").write_text("-- x: one row\n")

@@ -218,6 +218,9 @@ from pipeline.cli.warehouse import build, sql  # noqa: E402
 
 cli.add_command(build)
 cli.add_command(sql)
+from pipeline.cli.spark import spark  # noqa: E402
+
+cli.add_command(spark)
 
 
 def main(argv: list[str] | None = None) -> None:
