@@ -5,6 +5,8 @@ times with microseconds) and the tiny tenant; and the job's path helpers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -66,3 +68,12 @@ def test_the_store_names_the_files_the_job_read(tmp_path: Path) -> None:
     assert store_path(spark_uri, [root]) == rel
     assert store_path(str(root / rel), [root]) == rel  # as DuckDB names it
     assert store_path("s3a://b/x.parquet", [root]) == "s3a://b/x.parquet"
+
+
+def test_the_cli_works_without_the_spark_extra() -> None:
+    # pyspark and sqlglot are imported only when the spark command runs
+    code = (
+        "import sys, pipeline.cli, pipeline.spark.job, pipeline.warehouse.build; "
+        "assert not {'pyspark', 'sqlglot'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

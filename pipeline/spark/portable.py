@@ -21,7 +21,7 @@ import duckdb
 
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
-from pipeline.core.errors import ConfigError, QueryError
+from pipeline.core.errors import ConfigError, QueryError, SparkJobError
 from pipeline.core.resources import queries_dir
 
 FOLDER = "portable"
@@ -92,8 +92,14 @@ def read_sql(name: str, folder: Path | None = None) -> str:
 
 @cache
 def _transpiled(text: str) -> str:
-    import sqlglot
-    from sqlglot.errors import ErrorLevel, SqlglotError
+    try:
+        import sqlglot
+        from sqlglot.errors import ErrorLevel, SqlglotError
+    except ImportError:
+        raise SparkJobError(
+            "the Spark job needs the spark extra: pip install 'campaign-state-reports[spark]' "
+            "(sqlglot is missing)"
+        ) from None
 
     try:
         out = sqlglot.transpile(
