@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= demo-data
 WORKLOAD ?= S
 
-.PHONY: install demo test lint fmt bench bench-scale clean
+.PHONY: install demo test test-spark lint fmt bench bench-scale bench-spark clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ lint: $(STAMP) ## ruff (lint and format check) and mypy over pipeline/
 	$(BIN)/mypy pipeline
 	$(BIN)/lint-imports --no-cache
 
-test: lint ## lint, type check, then the tests
-	$(BIN)/pytest -n 2 -q
+test: lint ## lint, type check, then the tests (not the Spark ones)
+	$(BIN)/pytest -n 2 -q -m "not spark"
+
+test-spark: $(STAMP) ## the Spark job's tests (needs the spark extra and Java 17+)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,spark]'
+	$(BIN)/pytest -q -m spark
 
 fmt: $(STAMP)
 	$(BIN)/ruff format pipeline tests bench
@@ -38,6 +42,9 @@ bench: $(STAMP) ## benchmarks (not part of the tests)
 	$(BIN)/python bench/build_bench.py --rows 3000000
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/export_bench.py
+
+bench-spark: $(STAMP) ## the Spark job beside the DuckDB build on one store (needs the spark extra)
+	$(BIN)/python bench/spark_bench.py
 
 bench-scale: $(STAMP) ## the scale benchmark: make bench-scale WORKLOAD=M (S: 1 min, M: 6 min, L: about an hour)
 	$(BIN)/python bench/scale_bench.py --workload $(WORKLOAD)

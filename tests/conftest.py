@@ -1,9 +1,12 @@
-"""Shared fixtures: a fresh data directory and a quiet ingest helper; Hypothesis settings."""
+"""Shared fixtures: a fresh data directory, a quiet ingest helper, Hypothesis settings, and a
+Spark session for the tests marked spark."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -58,3 +61,20 @@ def store_listing(data_dir: Path) -> dict[str, str]:
         if p.is_file() and rel != ".lock" and not rel.startswith((".staging", "logs/")):
             out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    """One local Spark session per test module (tests marked ``spark``): two cores, few shuffle
+    partitions; the job finds it and leaves it running."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    from pipeline.spark.job import session
+
+    settings = {
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "2",
+        "spark.driver.memory": "1g",
+        "spark.sql.sources.parallelPartitionDiscovery.threshold": "1000000",
+    }
+    with session("local[2]", settings) as active:
+        yield active

@@ -26,6 +26,7 @@ from pipeline.cli.demo import demo
 from pipeline.cli.export import export, fake_api
 from pipeline.cli.report import report
 from pipeline.cli.schedule import run, schedule, status
+from pipeline.cli.spark import spark
 from pipeline.cli.store import erase, ingest, migrate, retention
 from pipeline.cli.warehouse import build, sql
 from pipeline.core.config import load_config
@@ -93,6 +94,7 @@ cli.add_command(export)
 cli.add_command(fake_api)
 cli.add_command(build)
 cli.add_command(sql)
+cli.add_command(spark)
 cli.add_command(report)
 cli.add_command(schedule)
 cli.add_command(run)

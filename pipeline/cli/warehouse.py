@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -19,6 +20,7 @@ if TYPE_CHECKING:  # the warehouse loads DuckDB and polars: only when a command 
 
 @click.command(
     epilog="Examples:\n\n\b\n  campaign-reports build\n  campaign-reports --data-dir /srv/campaigns build --full"
+    "\n  campaign-reports build --from-spark spark-out"
 )
 @click.option(
     "--full",
@@ -26,17 +28,29 @@ if TYPE_CHECKING:  # the warehouse loads DuckDB and polars: only when a command 
     help="Rebuild everything from the snapshots instead of adding only new ones "
     "(the result is the same). Example: campaign-reports build --full",
 )
+@click.option(
+    "--from-spark",
+    "from_spark",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Start a new warehouse from the results of `campaign-reports spark` in this folder "
+    "instead of computing the history and daily tables here, then add what they do not cover "
+    "from the store (the result is the same as --full). Example: --from-spark spark-out",
+)
 @pass_ctx
-def build(obj: Context, full: bool) -> None:
+def build(obj: Context, full: bool, from_spark: Path | None) -> None:
     """Create or refresh the DuckDB warehouse from the snapshot store.
 
     Processes only snapshots it has not seen yet (or all with --full), keeps a compact state
     history (one row per contact per state change), loads the views and macros of queries/, and
-    publishes a read-only analyst copy at <data-dir>/warehouse/analyst.duckdb.
+    publishes a read-only analyst copy at <data-dir>/warehouse/analyst.duckdb. With --from-spark
+    the history, milestones and daily tables come from a Spark job's results (a tenant computed
+    on a cluster), and the reports read them as usual.
     """
+    if full and from_spark:
+        raise click.UsageError("--full and --from-spark exclude each other")
     from pipeline.warehouse.build import build as build_warehouse
 
-    build_warehouse(obj.config, obj.console, full=full)
+    build_warehouse(obj.config, obj.console, full=full, from_spark=from_spark)
 
 
 @click.command(

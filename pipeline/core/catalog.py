@@ -8,6 +8,7 @@ anything else to ``other`` with the raw text kept in ``raw_state``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -92,6 +93,11 @@ class Catalog:
             },
             schema_overrides={"funnel_rank": pl.Int8, "sort_order": pl.Int16},
         )
+
+    def sha256(self) -> str:
+        """A hash of the catalog's table: what a warehouse build, or a Spark job, records of the
+        catalog its numbers were computed with."""
+        return hashlib.sha256(self.frame().write_csv().encode()).hexdigest()
 
 
 _SPACES = re.compile(r"\s+")

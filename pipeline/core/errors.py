@@ -73,6 +73,10 @@ class QueryError(WarehouseError):
     """An SQL file or an ad-hoc query failed."""
 
 
+class SparkJobError(PipelineError):
+    """The Spark job cannot run, or its results cannot be loaded into the warehouse."""
+
+
 class ScheduleError(PipelineError):
     """A cron expression or a job's settings are wrong, or the scheduler cannot start."""
 

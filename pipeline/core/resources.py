@@ -7,7 +7,11 @@ This is the one place that knows both.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+#: Names another queries/ folder (a copy to try SQL changes on, tests).
+QUERIES_ENV = "CAMPAIGN_REPORTS_QUERIES_DIR"
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -19,3 +23,12 @@ def resource_dir(name: str) -> Path:
     if inside.is_dir():
         return inside
     return _PACKAGE.parent / name
+
+
+def queries_dir() -> Path:
+    """The queries/ folder: ``$CAMPAIGN_REPORTS_QUERIES_DIR``, else the one the package ships.
+    The warehouse (``pipeline.warehouse.sql``) and the Spark job read their SQL from it."""
+    env = os.environ.get(QUERIES_ENV)
+    if env:
+        return Path(env)
+    return resource_dir("queries")

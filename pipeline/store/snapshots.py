@@ -181,12 +181,6 @@ class Store:
         """The files of every published snapshot, complete or not."""
         return [self.root / p for p in dict.fromkeys(m.path for m in self.published())]
 
-    def complete_files(self) -> list[Path]:
-        """The files of the published complete snapshots (the Delta table's files)."""
-        return [
-            self.root / p for p in dict.fromkeys(m.path for m in self.published() if m.complete)
-        ]
-
     def read_snapshot(self, meta: SnapshotMeta) -> pl.DataFrame:
         """One snapshot's rows (its file may hold other snapshots of its day: a compaction)."""
         return pl.read_parquet(self.root / meta.path).filter(
@@ -199,6 +193,14 @@ class Store:
         paths = {m.path for m in metas}
         ids = {m.snapshot_id for m in metas}
         return [m for m in self.published() if m.path in paths and m.snapshot_id not in ids]
+
+    def complete_files(self) -> list[Path]:
+        """The absolute paths of the Parquet files that hold the published complete snapshots,
+        each under ``<...>/campaign_id=<id>/snapshot_date=<YYYY-MM-DD>/`` (what other engines,
+        e.g. the Spark job, read): the Delta table's files. Incomplete snapshots are never among
+        them; a file that holds several snapshots (a compacted day) is listed once."""
+        paths = dict.fromkeys(m.path for m in self.published() if m.complete)
+        return [(self.root / p).absolute() for p in paths]
 
     def scan(self) -> pl.LazyFrame:
         """All published snapshot rows, with campaign_id and snapshot_date from the Hive path."""

@@ -18,6 +18,9 @@ or the package version: ``pipeline.warehouse.meta``) makes the next build a full
 why. Incomplete snapshots are logged and kept out of the history. A snapshot must list each
 contact once (ingest guarantees it); one that does not stops the build with an error naming it.
 
+With ``from_spark`` the new warehouse starts from the results of the Spark job instead of from
+nothing (``pipeline.warehouse.spark_results``), and the steps add what they do not cover.
+
 After each build the analyst copy is published (``pipeline.warehouse.analyst``).
 """
 
@@ -37,7 +40,7 @@ from pipeline.core.console import Console
 from pipeline.core.durable import file_lock, fsync_path, remove_stale_temps
 from pipeline.core.errors import WarehouseError
 from pipeline.store.snapshots import Store
-from pipeline.warehouse import steps
+from pipeline.warehouse import spark_results, steps
 from pipeline.warehouse.analyst import publish_analyst_copy
 from pipeline.warehouse.db import (
     ANALYST_FILE,
@@ -71,9 +74,17 @@ class BuildResult:
     seconds: float = 0.0
     #: Why the build was a full rebuild though none was asked for ("" otherwise).
     reason: str = ""
+    #: The Spark results the build started from (``from_spark``), and their snapshots.
+    from_spark: str = ""
+    spark_snapshots: int = 0
 
     def summary(self) -> str:
         kind = "full rebuild" if self.full else "incremental build"
+        if self.from_spark:
+            kind = (
+                f"Spark results of {self.spark_snapshots:,} snapshot(s) loaded, then an "
+                "incremental build"
+            )
         text = (
             f"{kind}: {self.snapshots_new:,} new snapshot(s) of {self.campaigns:,} campaign(s), "
             f"{self.rows_read:,} rows read; state history now {self.history_rows:,} rows; "
@@ -108,24 +119,37 @@ def build(
     store: Store | None = None,
     publish: bool = True,
     batch_rows: int = BATCH_ROWS,
+    from_spark: Path | None = None,
 ) -> BuildResult:
-    """Create or refresh the warehouse from the store, then publish the analyst copy."""
+    """Create or refresh the warehouse from the store, then publish the analyst copy.
+
+    With ``from_spark`` (a folder the Spark job wrote, ``campaign-reports spark``) the new
+    warehouse starts from those results instead of from nothing, and the build's steps add what
+    they do not cover (``pipeline.warehouse.spark_results``); it replaces the warehouse as a full
+    rebuild does, with the same result."""
     console = console or Console.silent()
     store = store or Store(config.data_dir)
     target, analyst = warehouse_paths(config)
     start = time.perf_counter()
+    if from_spark is not None:
+        spark_results.check_job(from_spark, config)  # before anything is touched
     with _build_lock(target.parent):
-        reason = None if full else rebuild_reason(target, config.timezone)
+        reason = None if full or from_spark else rebuild_reason(target, config.timezone)
         if reason:
             console.info(f"Full rebuild: {reason}")
         full = full or reason is not None
-        path = target.with_name(WAREHOUSE_FILE + ".full-tmp") if full else target
-        if full:
+        aside = full or from_spark is not None  # a new file, renamed into place at the end
+        path = target.with_name(WAREHOUSE_FILE + ".full-tmp") if aside else target
+        if aside:
             for leftover in (path, Path(str(path) + ".wal")):
                 leftover.unlink(missing_ok=True)
         result = BuildResult(full=full, warehouse=target, analyst=analyst, reason=reason or "")
         con = connect(path, memory_limit=config.memory_limit)
         try:
+            if from_spark is not None:
+                create_views(con, config.timezone, force=True)
+                result.from_spark = str(from_spark)
+                result.spark_snapshots = spark_results.load(con, from_spark, store, config, console)
             _build_into(con, store, config, console, result, batch_rows)
             con.execute("CHECKPOINT")
         except duckdb.Error as exc:
@@ -133,13 +157,13 @@ def build(
                 f"the build of {target} failed: {exc}. "
                 + (
                     "The previous warehouse is unchanged."
-                    if full
+                    if aside
                     else "Its last step was rolled back; run the build again."
                 )
             ) from exc
         finally:
             con.close()
-        if full:
+        if aside:
             # a WAL left by a crashed earlier build belongs to the old file, not this one
             Path(str(target) + ".wal").unlink(missing_ok=True)
             os.replace(path, target)

@@ -7,6 +7,7 @@ queries/ has one folder per part of a number's life::
     build/      the build's steps, which the build runs itself, in its own order
     views/      the analysts' views and table macros
     report/     the report_* table macros the reports read
+    portable/   the metrics the Spark job runs (pipeline.spark); the warehouse skips them
 
 The build loads tables/, formulas/, views/ and report/ in that order (``LOAD_FOLDERS``). Within a
 folder a file loads after the files that its header names on ``-- depends:`` lines (paths
@@ -14,13 +15,12 @@ relative to queries/, comma separated, e.g. ``-- depends: formulas/params.sql``)
 in name order. A file may name files of its own folder or of an earlier one (those load first
 anyway); a dependency that does not exist, that is in a later folder, or that makes a cycle is a
 ``QueryError`` naming the file. The folder is ``$CAMPAIGN_REPORTS_QUERIES_DIR``, else the one the
-package ships (``pipeline.core.resources``).
+package ships (``pipeline.core.resources.queries_dir``).
 """
 
 from __future__ import annotations
 
 import heapq
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -28,25 +28,19 @@ from typing import Any
 import duckdb
 
 from pipeline.core.errors import QueryError
-from pipeline.core.resources import resource_dir
+from pipeline.core.resources import QUERIES_ENV, queries_dir
 
-QUERIES_ENV = "CAMPAIGN_REPORTS_QUERIES_DIR"
 #: The folders of views and macros, in load order.
 LOAD_FOLDERS = ("tables", "formulas", "views", "report")
 #: The build's steps: run by the build (``run_sql_file``), never loaded with the views.
 BUILD_FOLDER = "build"
 #: The folders whose SQL decides what the build stores: a change there means a full rebuild.
 STORED_FOLDERS = ("tables", "formulas", BUILD_FOLDER)
+#: SQL for other engines (the Spark job runs it, ``pipeline.spark.portable``): allowed in
+#: queries/, never loaded into the warehouse, and not required to exist.
+SKIPPED_FOLDERS = ("portable",)
 
 _DEPENDS = re.compile(r"^--\s*depends:(.*)$", re.IGNORECASE)
-
-
-def queries_dir() -> Path:
-    """The queries/ folder: ``$CAMPAIGN_REPORTS_QUERIES_DIR``, else the one the package ships."""
-    env = os.environ.get(QUERIES_ENV)
-    if env:
-        return Path(env)
-    return resource_dir("queries")
 
 
 def sql_name(path: Path, root: Path) -> str:
@@ -56,7 +50,8 @@ def sql_name(path: Path, root: Path) -> str:
 
 
 def checked_root(folder: Path | None = None) -> Path:
-    """The queries/ folder, after checking that it has the five folders and no SQL elsewhere."""
+    """The queries/ folder, after checking that it has the five folders and no SQL elsewhere
+    (but in the folders the warehouse skips, ``SKIPPED_FOLDERS``)."""
     root = folder or queries_dir()
     if not root.is_dir():
         raise QueryError(
@@ -70,7 +65,9 @@ def checked_root(folder: Path | None = None) -> Path:
             f"{', '.join(f'{name}/' for name in known)})"
         )
     stray = sorted(
-        sql_name(p, root) for p in root.rglob("*.sql") if sql_name(p.parent, root) not in known
+        sql_name(p, root)
+        for p in root.rglob("*.sql")
+        if sql_name(p.parent, root) not in (*known, *SKIPPED_FOLDERS)
     )
     if stray:
         raise QueryError(

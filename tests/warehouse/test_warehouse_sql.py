@@ -129,6 +129,23 @@ def test_sql_outside_the_folders_is_an_error(tmp_path: Path) -> None:
         query_files(root)
 
 
+def test_portable_sql_is_allowed_and_never_loaded(tmp_path: Path) -> None:
+    # queries/portable/ holds the Spark job's SQL (pipeline.spark): not an error, not loaded
+    root = sql_folder(tmp_path / "q", TOY)
+    (root / "portable").mkdir()
+    (root / "portable" / "m.sql").write_text("-- m: one row\nSELECT nope FROM snapshots\n")
+    assert order(root) == order(sql_folder(tmp_path / "q2", TOY))
+    assert not any("portable" in name for name in order(root))
+    # the shipped folder has one, and a build over the shipped queries/ does not read it
+    assert list((queries_dir() / "portable").glob("*.sql"))
+    assert not [p for p in query_files() if p.parent.name == "portable"]
+    # SQL in another unknown folder is still an error
+    (root / "other").mkdir()
+    (root / "other" / "x.sql").write_text("-- x: one row\n")
+    with pytest.raises(QueryError, match=r"other/x\.sql: SQL outside the folders"):
+        query_files(root)
+
+
 def closure(path: Path, root: Path) -> set[str]:
     """The files ``path`` names, and those they name, and so on."""
     seen: set[str] = set()
