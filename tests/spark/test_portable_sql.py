@@ -76,4 +76,6 @@ def test_the_cli_works_without_the_spark_extra() -> None:
         "import sys, pipeline.cli, pipeline.spark.job, pipeline.warehouse.build; "
         "assert not {'pyspark', 'sqlglot'} & set(sys.modules), sorted(sys.modules)"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2]
+    )
