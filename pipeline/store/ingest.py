@@ -38,7 +38,7 @@ from pipeline.sources.files import read_file
 from pipeline.store.loads import LoadLog, file_identity
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
-from pipeline.store.writer import Staged, Writer, stage_new
+from pipeline.store.writer import Pending, Staged, Writer, stage_new
 
 
 @dataclass
@@ -74,6 +74,12 @@ class FileReport:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def status_word(self) -> str:
+        """A few words of progress while the files are checked (before the commit)."""
+        if self.error is not None:
+            return "rejected"
+        return f"{self.rows_read:,} rows checked"
 
     def summary(self) -> str:
         if self.error is not None:
@@ -131,17 +137,20 @@ def ingest_files(
     console: Console,
     options: IngestOptions | None = None,
 ) -> list[FileReport]:
-    """Ingest files one by one under the store's lock. A rejected file does not stop the others."""
+    """Ingest files one by one under the store's lock, and publish what they all staged as one
+    Delta commit at the end (all of it or, after a crash, none). A rejected file does not stop
+    the others."""
     opts = options or IngestOptions()
     reports: list[FileReport] = []
+    pending: list[tuple[FileReport, Pending]] = []
     with store.writer("ingest") as writer:
-        # Read the index once, not once per file; kept up to date as files are published.
+        # Read the index once, not once per file; kept up to date as files are staged.
         published = store.published_ids()
         suppressed = suppressed_hashes(store)
-        for path in paths:
+        for n, path in enumerate(paths, start=1):
             report = FileReport(path=str(path))
             try:
-                ingest_one(
+                staged = ingest_one(
                     path,
                     writer=writer,
                     config=config,
@@ -151,11 +160,20 @@ def ingest_files(
                     published=published,
                     suppressed=suppressed,
                 )
+                if staged is not None:
+                    pending.append((report, staged))
             except PipelineError as exc:
                 report.error = exc
+            if len(paths) > 1:
+                console.info(f"  [{n}/{len(paths)}] {path}: {report.status_word()}")
+            reports.append(report)
+        results = writer.commit_inputs([p for _, p in pending])
+        for (report, _), result in zip(pending, results, strict=True):
+            report.published = result.published
+            report.quarantine_file = result.quarantine_file
+        for path, report in zip(paths, reports, strict=True):
             console.info(report.summary())
             _log_report(store, report, path, opts.source)
-            reports.append(report)
     return reports
 
 
@@ -193,10 +211,11 @@ def ingest_one(
     report: FileReport,
     published: dict[str, SnapshotMeta] | None = None,
     suppressed: set[str] | None = None,
-) -> None:
+) -> Pending | None:
     """Ingest one file: extract (``sources.files``) -> normalize (``normalize.rows``) -> load
     (``store.load``). ``published`` is the store's snapshots by id (read if not given;
-    snapshots this file publishes are added to it)."""
+    snapshots this file stages are added to it). Returns what it staged, for the commit (None
+    when the same input is already published)."""
     name = str(path)
     encoding = options.encoding or config.ingest.encoding
     delimiter = options.delimiter or config.ingest.delimiter
@@ -224,14 +243,12 @@ def ingest_one(
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
     if report.already_present and not staged:
-        return  # the same input again: nothing new, its quarantined rows are already on file
+        return None  # the same input again: nothing new, its quarantined rows are on file
     quarantine = (
         writer.stage_quarantine(neutralise_frame(quarantine_rows(bad))) if bad.height else None
     )
-    result = writer.commit(staged, input_name=name, quarantine=quarantine)
-    report.published = result.published
-    published.update((m.snapshot_id, m) for m in result.published)
-    report.quarantine_file = result.quarantine_file
+    published.update((s.meta.snapshot_id, s.meta) for s in staged)  # later files see them
+    return Pending(name, staged, quarantine)
 
 
 def _stage_groups(

@@ -128,7 +128,9 @@ def _data_file(root: Path, meta: SnapshotMeta) -> table.DataFile:
     rel = meta.path.removeprefix(f"{table.TABLE_DIR}/")
     parts = dict(p.split("=", 1) for p in rel.split("/")[:-1])
     frame = pl.read_parquet(root / meta.path, columns=["snapshot_id", "snapshot_time"])
-    return table.DataFile(rel, parts["campaign_id"], parts["snapshot_date"], frame)
+    return table.DataFile(
+        rel, parts["campaign_id"], parts["snapshot_date"], table.statistics(frame)
+    )
 
 
 def migrate(config: Config, console: Console, *, dry_run: bool = False) -> MigrateResult:

@@ -65,7 +65,7 @@ class DataFile:
     rel: str  # relative to the table folder: campaign_id=<id>/snapshot_date=<date>/<name>
     campaign_id: str
     snapshot_date: str
-    frame: pl.DataFrame  # its rows (for the statistics)
+    stats: str  # its Delta statistics (``statistics`` of its rows)
 
 
 def table_path(root: Path) -> Path:
@@ -169,7 +169,7 @@ def commit(
                 partition_values={"campaign_id": f.campaign_id, "snapshot_date": f.snapshot_date},
                 modification_time=int(st.st_mtime * 1000),
                 data_change=data_change,
-                stats=statistics(f.frame),
+                stats=f.stats,
             )
         )
     for rel in remove:

@@ -29,7 +29,16 @@ from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
 class Staged:
     meta: SnapshotMeta
     staged_path: Path
-    frame: pl.DataFrame  # its rows, as written (for the table's file statistics)
+    stats: str  # the Delta statistics of its file (computed when it is written)
+
+
+@dataclass
+class Pending:
+    """What one input staged, waiting for the commit that publishes it."""
+
+    input_name: str
+    staged: list[Staged]
+    quarantine: Path | None = None
 
 
 @dataclass
@@ -46,6 +55,7 @@ class Writer:
         self.store = store
         self.staging = store.root / STAGING
         self._saved: int | None = None  # the version of the saved index, once read
+        self._quarantines = 0  # quarantine files staged (each gets its own name)
 
     def recover(self) -> None:
         """Undo what a crashed writer left: renamed files that no commit lists, files a commit
@@ -78,12 +88,11 @@ class Writer:
         rows.write_parquet(path, compression="zstd", statistics=True)
         faults.point("staged-written")
         fsync_path(path)
-        return Staged(
-            meta=meta, staged_path=path, frame=rows.select("snapshot_id", "snapshot_time")
-        )
+        return Staged(meta=meta, staged_path=path, stats=table.statistics(rows))
 
     def stage_quarantine(self, frame: pl.DataFrame) -> Path:
-        path = self.staging / "quarantine.csv"
+        self._quarantines += 1
+        path = self.staging / f"quarantine-{self._quarantines}.csv"
         frame.write_csv(path)
         fsync_path(path)
         return path
@@ -124,44 +133,60 @@ class Writer:
         quarantine: Path | None = None,
         extra: dict[str, Any] | None = None,
     ) -> CommitResult:
-        """Publish staged snapshots (and a quarantine file) as one Delta commit."""
-        result = CommitResult()
-        if not staged and quarantine is None:
-            return result
+        """Publish staged snapshots (and a quarantine file) of one input as one Delta commit."""
+        return self.commit_inputs([Pending(input_name, staged, quarantine)], extra=extra)[0]
+
+    def commit_inputs(
+        self, inputs: list[Pending], *, extra: dict[str, Any] | None = None
+    ) -> list[CommitResult]:
+        """Publish what several inputs staged (an ingest of many files) as one Delta commit:
+        every snapshot and quarantine file of them, or none. One result per input."""
+        results = [CommitResult() for _ in inputs]
+        if not any(p.staged or p.quarantine is not None for p in inputs):
+            return results
         committed_at = iso_utc(now())
-        commit_id = hashlib.sha256(
-            (input_name + "".join(s.meta.snapshot_id for s in staged) + committed_at).encode()
-        ).hexdigest()[:16]
-        metas = [SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in staged]
-        moves = [(s.staged_path, m.path) for s, m in zip(staged, metas, strict=True)]
-        quarantine_rel = None
-        if quarantine is not None:
-            stem = Path(input_name).name.rsplit(".", 1)[0][:80] or "input"
-            quarantine_rel = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
-            moves.append((quarantine, quarantine_rel))
+        moves: list[tuple[Path, str]] = []
+        quarantine: dict[str, str] = {}
+        for p, result in zip(inputs, results, strict=True):
+            commit_id = hashlib.sha256(
+                (
+                    p.input_name + "".join(s.meta.snapshot_id for s in p.staged) + committed_at
+                ).encode()
+            ).hexdigest()[:16]
+            result.published = [
+                SnapshotMeta(**{**asdict(s.meta), "published_at": committed_at}) for s in p.staged
+            ]
+            moves += [
+                (s.staged_path, m.path) for s, m in zip(p.staged, result.published, strict=True)
+            ]
+            if p.quarantine is not None:
+                stem = Path(p.input_name).name.rsplit(".", 1)[0][:80] or "input"
+                result.quarantine_file = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
+                moves.append((p.quarantine, result.quarantine_file))
+                quarantine[result.quarantine_file] = committed_at
         self._move_into_place(moves)
+        metas = [m for r in results for m in r.published]
         record = {
             "op": "publish",
-            "commit_id": commit_id,
             "committed_at": committed_at,
-            "input": input_name,
-            "quarantine_file": quarantine_rel,
+            "input": inputs[0].input_name if len(inputs) == 1 else f"{len(inputs)} inputs",
+            "inputs": [p.input_name for p in inputs],
+            "quarantine_file": next(iter(quarantine)) if len(quarantine) == 1 else None,
+            "quarantine": quarantine,
             "snapshots": [asdict(m) for m in metas],
             **(extra or {}),
         }
-        frames = {s.meta.snapshot_id: s.frame for s in staged}
+        stats = {s.meta.snapshot_id: s.stats for p in inputs for s in p.staged}
         version = table.commit(
             self.store.root,
-            add=[self._data_file(m, frames[m.snapshot_id]) for m in metas if m.complete],
+            add=[self._data_file(m, stats[m.snapshot_id]) for m in metas if m.complete],
             remove=[],
             metadata=record,
         )
         self.store.committed(version, record)
         (self.staging / PENDING).unlink()
         self._save_index()
-        result.published = metas
-        result.quarantine_file = quarantine_rel
-        return result
+        return results
 
     def _move_into_place(self, moves: list[tuple[Path, str]], obsolete: Sequence[str] = ()) -> None:
         """Record the renames (and the files the commit will make obsolete) in pending.json, so
@@ -177,10 +202,10 @@ class Writer:
             fsync_path(dest.parent)
             faults.point("renamed")
 
-    def _data_file(self, meta: SnapshotMeta, frame: pl.DataFrame) -> table.DataFile:
+    def _data_file(self, meta: SnapshotMeta, stats: str) -> table.DataFile:
         rel = meta.path.removeprefix(f"{table.TABLE_DIR}/")
         parts = dict(p.split("=", 1) for p in rel.split("/")[:-1])
-        return table.DataFile(rel, parts["campaign_id"], parts["snapshot_date"], frame)
+        return table.DataFile(rel, parts["campaign_id"], parts["snapshot_date"], stats)
 
     def commit_changes(
         self,
@@ -225,7 +250,7 @@ class Writer:
         complete = {m.path: m for m in new_metas if m.complete}
         version = table.commit(
             self.store.root,
-            add=[self._data_file(m, files[rel].frame) for rel, m in complete.items()],
+            add=[self._data_file(m, files[rel].stats) for rel, m in complete.items()],
             remove=list(dict.fromkeys(m.path.removeprefix(prefix) for m in old if m.complete)),
             metadata=record,
             data_change=data_change,
@@ -249,8 +274,8 @@ class Writer:
         )
         rows.write_parquet(path, compression="zstd", statistics=True)
         fsync_path(path)
-        stats = rows.select("snapshot_id", "snapshot_time")
-        return [Staged(meta=m, staged_path=path, frame=stats) for m in metas]
+        stats = table.statistics(rows)
+        return [Staged(meta=m, staged_path=path, stats=stats) for m in metas]
 
     def _save_index(self) -> None:
         """Save the snapshot index beside the table when the saved one is far behind, so that

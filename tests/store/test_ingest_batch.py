@@ -1,0 +1,74 @@
+"""An ingest of many files is one publication: one Delta commit for all of them (cheap per file,
+and all or nothing after a crash); a rejected file still loses nothing of the others."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ingest
+
+from pipeline.store import table
+from pipeline.store.snapshots import Store
+
+CLI = [sys.executable, "-m", "pipeline"]
+
+
+def csv(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(body)
+    return path
+
+
+def files(tmp_path: Path) -> list[Path]:
+    return [
+        csv(
+            tmp_path, "campaign-1_20261127T060000Z.csv", "contact_id,state\n1,WA_READ\n2,WA_SENT\n"
+        ),
+        csv(  # an exact repeat of a row: quarantined, the file loaded
+            tmp_path,
+            "campaign-2_20261127T060000Z.csv",
+            "contact_id,state\n1,WA_READ\n1,WA_READ\n2,WA_SENT\n",
+        ),
+        csv(tmp_path, "broken_20261127T060000Z.csv", "nothing,useful\n1,2\n"),
+        csv(tmp_path, "campaign-3_20261127T060000Z.csv", "contact_id,state\n7,Initial\n"),
+    ]
+
+
+def test_many_files_one_commit(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    reports = ingest(data, *files(tmp_path))
+    assert [r.ok for r in reports] == [True, True, False, True]
+    assert [len(r.published) for r in reports] == [1, 1, 0, 1]
+    assert reports[1].quarantine_file and reports[1].rows_quarantined == 1
+    commits = Store(data).commits()
+    assert len(commits) == 1 and len(commits[0]["snapshots"]) == 3
+    assert table.open_table(data).version() == 1  # the table's creation, then one commit
+    assert Store(data).quarantine_files() == [reports[1].quarantine_file]
+
+
+def test_the_same_snapshot_twice_in_one_call_is_published_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    a = csv(tmp_path, "campaign-1_20261127T060000Z.csv", "contact_id,state\n1,WA_READ\n")
+    b = tmp_path / "copy"
+    b.mkdir()
+    b = csv(b, a.name, a.read_text())
+    first, second = ingest(data, a, b)
+    assert len(first.published) == 1 and not second.published
+    assert [m.snapshot_id for m in second.already_present] == [first.published[0].snapshot_id]
+    assert len(Store(data).published()) == 1
+
+
+def test_a_crash_at_the_commit_publishes_none_of_the_files(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    paths = [str(p) for p in files(tmp_path)]
+    env = {**os.environ, "CAMPAIGN_REPORTS_CRASH_AT": "delta-commit"}
+    crashed = subprocess.run([*CLI, "--data-dir", str(data), "ingest", *paths], env=env)
+    assert crashed.returncode == -signal.SIGKILL
+    assert Store(data).published() == [] and Store(data).quarantine_files() == []
+    again = subprocess.run([*CLI, "--data-dir", str(data), "ingest", *paths])
+    assert again.returncode == 1  # the broken file is rejected; the other three are published
+    assert len(Store(data).published()) == 3
