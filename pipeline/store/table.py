@@ -2,9 +2,9 @@
 
 Partitioned by ``campaign_id`` (a string: ``007`` and ``7`` are two campaigns) and
 ``snapshot_date`` (the UTC date of the snapshot time). It holds every row of every published
-*complete* snapshot, one Parquet file per snapshot as the writer stages it. Each publication
-(one input file, one campaign of an export) and each change (an erasure, retention) is one Delta
-commit, so any engine that reads Delta (Spark, Trino, Databricks, DuckDB, polars) sees exactly
+*complete* snapshot, one Parquet file per snapshot as the writer stages it (a compaction merges
+a closed day's). Each publication (one ingest of files, one campaign of an export) and each
+change (an erasure, retention) is one Delta commit, so any engine that reads Delta (Spark, Trino, Databricks, DuckDB, polars) sees exactly
 the published snapshots, with snapshot isolation.
 
 Every commit also carries, in its commit info under the key ``campaign_reports``, what the
