@@ -15,6 +15,10 @@ either matches. Times are wall-clock times in the job's time zone (default Europ
 
 So a daily job fires exactly once on every local day, whatever its time, and an hourly job
 fires 23 times on the spring day and 25 times on the autumn day.
+
+Why not a library: cronsim 2.8 was tried against these rules (tests/schedule/test_schedule_cron.py)
+and breaks two of them: it fires a spring-gap time at the gap's end (``30 2 * * *`` at 03:00,
+not 03:30), and ``30 2,3 * * *`` twice on the spring day. The parser below is kept.
 """
 
 from __future__ import annotations

@@ -204,25 +204,7 @@ def run_job(
     literal_frame(spark, CATALOG_DDL, catalog_rows()).createOrReplaceTempView("catalog")
     literal_frame(spark, PARAMS_DDL, [params.row()]).createOrReplaceTempView("params")
 
-    result = JobResult(out=out, files=len(files))
-    for name in FILES:
-        # Each step is written as Parquet and the steps after it read that: computed once, and
-        # the plans stay small (Spark's cache is not matched when a query reads one cached
-        # relation twice, which the per-snapshot metrics do). Intermediate steps go to _work/.
-        where = f"{out}/{WORK_DIR}/{name}" if name in INTERMEDIATE else f"{out}/{name}"
-        console.info(f"  {name}")
-        spark.sql(spark_sql(name, folder)).write.mode("overwrite").parquet(where)
-        step = spark.read.parquet(where)
-        step.createOrReplaceTempView(name)
-        if name not in INTERMEDIATE:
-            result.written.append(name)
-        if name == "snapshot_list":
-            seen = step.selectExpr(
-                "count(*)", "coalesce(sum(rows), 0)", "count(DISTINCT file)"
-            ).first()
-            assert seen is not None
-            result.snapshots, result.rows, files_read = (int(v) for v in seen)
-            result.files_without_rows = max(0, len(files) - files_read)
+    result = _run_steps(spark, out, folder, len(files), console)
     _remove(spark, f"{out}/{WORK_DIR}", console)
     if result.files_without_rows:
         console.warn(
@@ -242,6 +224,32 @@ def run_job(
     )
     _write_job_row(spark, out, facts)
     console.info(result.summary())
+    return result
+
+
+def _run_steps(
+    spark: SparkSession, out: str, folder: Path | None, files: int, console: Console
+) -> JobResult:
+    """Run every file of ``queries/portable/`` in order, writing each output under ``out``."""
+    result = JobResult(out=out, files=files)
+    for name in FILES:
+        # Each step is written as Parquet and the steps after it read that: computed once, and
+        # the plans stay small (Spark's cache is not matched when a query reads one cached
+        # relation twice, which the per-snapshot metrics do). Intermediate steps go to _work/.
+        where = f"{out}/{WORK_DIR}/{name}" if name in INTERMEDIATE else f"{out}/{name}"
+        console.info(f"  {name}")
+        spark.sql(spark_sql(name, folder)).write.mode("overwrite").parquet(where)
+        step = spark.read.parquet(where)
+        step.createOrReplaceTempView(name)
+        if name not in INTERMEDIATE:
+            result.written.append(name)
+        if name == "snapshot_list":
+            seen = step.selectExpr(
+                "count(*)", "coalesce(sum(rows), 0)", "count(DISTINCT file)"
+            ).first()
+            assert seen is not None
+            result.snapshots, result.rows, files_read = (int(v) for v in seen)
+            result.files_without_rows = max(0, files - files_read)
     return result
 
 

@@ -164,47 +164,7 @@ def load(
                 "(--data-dir). The warehouse was not changed."
             )
         with transaction(con):
-            con.execute(
-                "INSERT INTO snapshot_log "
-                "SELECT s.snapshot_id, s.campaign_id, s.snapshot_time, coalesce(m.source, s.source), "
-                "p.path, s.rows, true, s.rows, coalesce(m.other_rows, s.other_rows), "
-                "coalesce(m.legacy_rows, s.legacy_rows), m.duplicate_rows "
-                "FROM read_parquet(?) AS s JOIN spark_paths AS p USING (file) "
-                "LEFT JOIN spark_manifest AS m USING (snapshot_id)",
-                [_parquet(out, "snapshot_list")],
-            )
-            history = _parquet(out, "state_history")
-            con.execute(
-                f"INSERT INTO history_closed SELECT {HISTORY} FROM read_parquet(?) "
-                "WHERE valid_to IS NOT NULL ORDER BY campaign_id, contact_id, valid_from",
-                [history],
-            )
-            con.execute(
-                f"INSERT INTO history_open SELECT {HISTORY} FROM read_parquet(?) "
-                "WHERE valid_to IS NULL ORDER BY campaign_id, contact_id",
-                [history],
-            )
-            con.execute(
-                f"INSERT INTO milestones SELECT {MILESTONES} FROM read_parquet(?)",
-                [_parquet(out, "milestones")],
-            )
-            con.execute(
-                f"INSERT INTO daily_state SELECT {DAILY_STATE} FROM read_parquet(?) "
-                "ORDER BY campaign_id, day",
-                [_parquet(out, "campaign_daily")],
-            )
-            con.execute(
-                f"INSERT INTO daily_moves SELECT {DAILY_MOVES} FROM read_parquet(?) "
-                "ORDER BY campaign_id, day, from_state, to_state",
-                [_parquet(out, "state_transitions")],
-            )
-            # days the job did not write (before its --from): computed from the loaded history
-            con.execute(
-                "INSERT INTO daily_dirty SELECT DISTINCT s.campaign_id, local_day(s.snapshot_time, ?) "
-                "FROM snapshot_log AS s WHERE s.complete AND NOT EXISTS (SELECT 1 FROM daily_state "
-                "AS d WHERE d.campaign_id = s.campaign_id AND d.day = local_day(s.snapshot_time, ?))",
-                [config.timezone, config.timezone],
-            )
+            _insert_results(con, out, config)
     finally:
         con.unregister("spark_paths")
         con.unregister("spark_manifest")
@@ -217,3 +177,49 @@ def load(
         else f"Loaded the Spark results in {out}: all {loaded:,} complete snapshot(s) of the store"
     )
     return int(loaded)
+
+
+def _insert_results(con: duckdb.DuckDBPyConnection, out: Path, config: Config) -> None:
+    """The Spark results into the warehouse's stored tables (inside the caller's transaction;
+    ``spark_paths`` and ``spark_manifest`` registered)."""
+    con.execute(
+        "INSERT INTO snapshot_log "
+        "SELECT s.snapshot_id, s.campaign_id, s.snapshot_time, coalesce(m.source, s.source), "
+        "p.path, s.rows, true, s.rows, coalesce(m.other_rows, s.other_rows), "
+        "coalesce(m.legacy_rows, s.legacy_rows), m.duplicate_rows "
+        "FROM read_parquet(?) AS s JOIN spark_paths AS p USING (file) "
+        "LEFT JOIN spark_manifest AS m USING (snapshot_id)",
+        [_parquet(out, "snapshot_list")],
+    )
+    history = _parquet(out, "state_history")
+    con.execute(
+        f"INSERT INTO history_closed SELECT {HISTORY} FROM read_parquet(?) "
+        "WHERE valid_to IS NOT NULL ORDER BY campaign_id, contact_id, valid_from",
+        [history],
+    )
+    con.execute(
+        f"INSERT INTO history_open SELECT {HISTORY} FROM read_parquet(?) "
+        "WHERE valid_to IS NULL ORDER BY campaign_id, contact_id",
+        [history],
+    )
+    con.execute(
+        f"INSERT INTO milestones SELECT {MILESTONES} FROM read_parquet(?)",
+        [_parquet(out, "milestones")],
+    )
+    con.execute(
+        f"INSERT INTO daily_state SELECT {DAILY_STATE} FROM read_parquet(?) "
+        "ORDER BY campaign_id, day",
+        [_parquet(out, "campaign_daily")],
+    )
+    con.execute(
+        f"INSERT INTO daily_moves SELECT {DAILY_MOVES} FROM read_parquet(?) "
+        "ORDER BY campaign_id, day, from_state, to_state",
+        [_parquet(out, "state_transitions")],
+    )
+    # days the job did not write (before its --from): computed from the loaded history
+    con.execute(
+        "INSERT INTO daily_dirty SELECT DISTINCT s.campaign_id, local_day(s.snapshot_time, ?) "
+        "FROM snapshot_log AS s WHERE s.complete AND NOT EXISTS (SELECT 1 FROM daily_state "
+        "AS d WHERE d.campaign_id = s.campaign_id AND d.day = local_day(s.snapshot_time, ?))",
+        [config.timezone, config.timezone],
+    )
