@@ -131,6 +131,7 @@ def build(
     store = store or Store(config.data_dir)
     target, analyst = warehouse_paths(config)
     start = time.perf_counter()
+    store.index()  # a store that cannot be read (e.g. not yet migrated) stops it here
     if from_spark is not None:
         spark_results.check_job(from_spark, config)  # before anything is touched
     with _build_lock(target.parent):
