@@ -7,6 +7,7 @@ from here and are registered in ``pipeline.cli``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import click
@@ -27,12 +28,25 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 class AsOf(click.ParamType):
+    """A time option: ISO-8601; without an offset, in the configured time zone (the same rule
+    as times in files)."""
+
     name = "TIME"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        found = ctx.find_object(Context) if ctx is not None else None
+        tz = found.config.timezone if found is not None else Config().timezone
         try:
-            return parse_as_of(str(value))
-        except ValueError:
+            return parse_as_of(str(value), tz)
+        except ValueError as exc:
+            reason = str(exc) if "does not exist" in str(exc) else "is not an ISO-8601 time"
+            if reason.startswith(str(value).strip()):
+                reason = reason[len(str(value).strip()) :].strip()
             self.fail(
-                f"{value!r} is not an ISO-8601 time, e.g. 2026-11-28T06:00:00+01:00", param, ctx
+                f"{value!r} {reason}; e.g. 2026-11-28T06:00:00+01:00, or without an offset "
+                f"in {tz} (the configured timezone)",
+                param,
+                ctx,
             )

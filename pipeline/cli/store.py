@@ -28,7 +28,7 @@ from pipeline.core.errors import PipelineError
 @click.option(
     "--snapshot-time",
     type=AsOf(),
-    help="Snapshot time for every row, ISO-8601 (without an offset: UTC). "
+    help="Snapshot time for every row, ISO-8601 (without an offset: in the configured timezone). "
     "Example: --snapshot-time 2026-11-28T06:00:00+01:00",
 )
 @click.option(
@@ -41,6 +41,13 @@ from pipeline.core.errors import PipelineError
     type=click.Choice([",", ";", "tab", "auto"]),
     help="CSV delimiter (default: auto, from the header line). Example: --delimiter ';'",
 )
+@click.option(
+    "--finished",
+    is_flag=True,
+    help="The files are their campaigns' final exports: record each campaign as finished at its "
+    "last snapshot time here (a file name ending in _final says the same). "
+    "Example: --finished",
+)
 @pass_ctx
 def ingest(
     obj: Context,
@@ -49,6 +56,7 @@ def ingest(
     snapshot_time: datetime | None,
     encoding: str | None,
     delimiter: str | None,
+    finished: bool,
 ) -> None:
     """Load export files (CSV, Parquet, JSON) into the snapshot store.
 
@@ -61,7 +69,11 @@ def ingest(
     from pipeline.store.snapshots import Store
 
     options = IngestOptions(
-        campaign_id=campaign_id, snapshot_time=snapshot_time, encoding=encoding, delimiter=delimiter
+        campaign_id=campaign_id,
+        snapshot_time=snapshot_time,
+        encoding=encoding,
+        delimiter=delimiter,
+        finished=finished,
     )
     reports = ingest_files(
         list(files),

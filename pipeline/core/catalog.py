@@ -14,10 +14,12 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+from pipeline.core.errors import CatalogError, ConfigError
 
-from pipeline.core.errors import CatalogError
+if TYPE_CHECKING:  # polars loads only when a mapping runs: the config checks aliases without it
+    import polars as pl
 
 CATALOG_PATH = Path(__file__).with_name("states.toml")
 FUNNEL_STAGES = ("", "sent", "delivered", "read")
@@ -78,6 +80,8 @@ class Catalog:
 
     def frame(self) -> pl.DataFrame:
         """The catalog as a table (for the warehouse): one row per state, ``other`` last."""
+        import polars as pl
+
         rows = [*self.states, self.other]
         return pl.DataFrame(
             {
@@ -170,19 +174,54 @@ def check_legacy_state(catalog: Catalog, legacy_state: str) -> None:
         )
 
 
+def check_aliases(aliases: tuple[tuple[str, str], ...], catalog: Catalog | None = None) -> None:
+    """Check ``[states.aliases]`` (raw label -> state code): each target is one of the twelve
+    states, and no label is already the catalog's name of another state or the legacy state."""
+    cat = catalog or load_catalog()
+    known = cat.aliases()
+    legacy = set(cat.legacy_keys())
+    seen: dict[str, str] = {}
+    for label, code in aliases:
+        where = f"[states.aliases] {label!r} = {code!r}"
+        key = normalize_key(label)
+        if not key:
+            raise ConfigError(f"{where}: the label is empty")
+        if code not in cat.codes:
+            raise ConfigError(
+                f"{where}: {code!r} is not a state code; use one of " + ", ".join(cat.codes)
+            )
+        if known.get(key, code) != code:
+            raise ConfigError(f"{where}: the catalog already reads {label!r} as {known[key]!r}")
+        if key in legacy:
+            raise ConfigError(f"{where}: {label!r} is the legacy state (setting legacy_state)")
+        if seen.get(key, code) != code:
+            raise ConfigError(
+                f"{where}: the same label (ignoring case and spaces) is also mapped to {seen[key]!r}"
+            )
+        seen[key] = code
+
+
 def state_exprs(
-    raw: pl.Expr, *, catalog: Catalog | None = None, legacy_state: str | None = None
+    raw: pl.Expr,
+    *,
+    catalog: Catalog | None = None,
+    legacy_state: str | None = None,
+    aliases: tuple[tuple[str, str], ...] = (),
 ) -> tuple[pl.Expr, pl.Expr]:
     """Polars expressions ``(state, legacy)`` for a column of raw state text.
 
     ``state`` is a catalog code or ``other``; ``legacy`` is true where the raw value was the
     legacy "Successfully Submitted" state (mapped to ``legacy_state``, default from the catalog).
+    ``aliases`` are the config's extra labels (``[states.aliases]``), matched like the catalog's.
     """
+    import polars as pl
+
     cat = catalog or load_catalog()
     target = legacy_state or cat.legacy_default
     check_legacy_state(cat, target)
     key = raw.cast(pl.String).str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
     mapping = cat.aliases()
+    mapping.update((normalize_key(label), code) for label, code in aliases)
     legacy_keys = cat.legacy_keys()
     mapping.update(dict.fromkeys(legacy_keys, target))
     state = key.replace_strict(mapping, default=OTHER, return_dtype=pl.String)
@@ -191,13 +230,19 @@ def state_exprs(
 
 
 def state_exprs_for(
-    values: pl.Series, raw: pl.Expr, *, legacy_state: str | None = None
+    values: pl.Series,
+    raw: pl.Expr,
+    *,
+    legacy_state: str | None = None,
+    aliases: tuple[tuple[str, str], ...] = (),
 ) -> tuple[pl.Expr, pl.Expr]:
     """``state_exprs`` for a column whose values are known: the normalising (trim, fold spaces,
     lower case) runs once per distinct raw value, and the rows only look the result up. Same
     results as ``state_exprs``; much faster on big files, which hold few distinct states."""
+    import polars as pl
+
     distinct = pl.DataFrame({"raw": values.cast(pl.String).unique().drop_nulls()})
-    state, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state)
+    state, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state, aliases=aliases)
     table = distinct.with_columns(state.alias("state"), legacy.alias("legacy"))
     mapping = dict(zip(table["raw"].to_list(), table["state"].to_list(), strict=True))
     legacy_raw = table.filter(pl.col("legacy"))["raw"].to_list()
@@ -210,6 +255,8 @@ def state_exprs_for(
 
 def normalize_state(raw: str | None, *, legacy_state: str | None = None) -> tuple[str, bool]:
     """The same mapping for one value (for messages and tests); the pipeline uses ``state_exprs``."""
+    import polars as pl
+
     s, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state)
     row = (
         pl.DataFrame({"raw": [raw]}, schema={"raw": pl.String}).select(s, legacy.alias("l")).row(0)

@@ -8,6 +8,7 @@ lock notes, the store's records). Times from outside (files, the API) are parsed
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
@@ -15,11 +16,20 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def parse_as_of(text: str) -> datetime:
-    """Parse ``--as-of`` (ISO-8601; a time without offset is UTC)."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+def parse_as_of(text: str, tz: str) -> datetime:
+    """Parse a time given as an option (``--as-of``, ``--snapshot-time``...): ISO-8601, as UTC.
+
+    The one rule for a time without an offset, as for times in files: it is wall time in the
+    configured time zone ``tz``. An autumn hour that happens twice is the earlier one; a time the
+    spring change skips does not exist and is a ``ValueError``.
+    """
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        zone = ZoneInfo(tz)
+        local = value.replace(tzinfo=zone, fold=0)
+        if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+            raise ValueError(f"{text.strip()} does not exist in {tz}: the clocks skip it")
+        value = local
     return value.astimezone(UTC)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
 from pipeline.core.errors import ConfigError, ScheduleError
 
@@ -24,9 +25,11 @@ ENV_PREFIX = "CAMPAIGN_REPORTS_"
 PHONE_KEY_ENV = "CAMPAIGN_REPORTS_PHONE_HMAC_KEY"
 API_SECRET_ENV = "CAMPAIGN_REPORTS_API_CLIENT_SECRET"
 DEFAULT_CONFIG_NAME = "campaign-reports.toml"
-# The default file name pattern: campaign-<id>_<UTC time>.<ext>, e.g. campaign-1234_20261128T060000Z.csv
+# The default file name pattern: campaign-<id>_<UTC time>[_final].<ext>, e.g.
+# campaign-1234_20261128T060000Z.csv; "_final" marks the campaign's final export (it finished).
 DEFAULT_FILENAME_PATTERN = (
     r"campaign-(?P<campaign_id>[A-Za-z0-9][A-Za-z0-9_.-]*?)_(?P<snapshot_time>\d{8}T\d{4,6}Z?)"
+    r"(?P<final>_final)?"
 )
 
 
@@ -58,6 +61,11 @@ class IngestConfig:
     encoding: str = "utf-8"  # utf-8 (a BOM is fine) or cp1250
     delimiter: str = "auto"  # auto (from the header line), ",", ";" or "\t"
     max_invalid_fraction: float = 0.01
+    #: a file whose loadable rows are more than this share in states the catalog does not know
+    #: (``other``) is rejected: it is most likely in labels that need ``[states.aliases]``
+    max_unknown_fraction: float = 0.5
+    #: a raw state longer than this (characters) is not a state: the row is quarantined
+    max_state_length: int = 200
     filename_pattern: str = DEFAULT_FILENAME_PATTERN
 
 
@@ -86,6 +94,14 @@ class ApiConfig:
     @property
     def token_endpoint(self) -> str:
         return self.token_url or self.base_url.rstrip("/") + "/login/connect/token"
+
+
+@dataclass(frozen=True)
+class StatesConfig:
+    """``[states]``: what the catalog does not know. ``[states.aliases]`` maps extra raw labels
+    (a localized admin UI, a new API value) to state codes, e.g. ``"Doručeno" = "delivered"``."""
+
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,7 @@ class Config:
     memory_limit: str = "1.5GB"
     ingest: IngestConfig = field(default_factory=IngestConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    states: StatesConfig = field(default_factory=StatesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
@@ -190,7 +207,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("ingest", "api", "retention", "schedule", "jobs"):
+        if f.name in ("ingest", "api", "states", "retention", "schedule", "jobs"):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -206,8 +223,16 @@ def load_config(
     retention = _section(RetentionConfig(), "retention", data, env, path)
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
+    states = _states(data.get("states", {}), path)
     cfg = replace(
-        cfg, ingest=ingest, api=api, retention=retention, schedule=schedule, jobs=jobs, **values
+        cfg,
+        ingest=ingest,
+        api=api,
+        states=states,
+        retention=retention,
+        schedule=schedule,
+        jobs=jobs,
+        **values,
     )
     validate(cfg)
     return cfg
@@ -231,6 +256,18 @@ def _section(default: _T, name: str, data: dict[str, Any], env: Any, path: Path 
         elif f.name in table:
             values[f.name] = _coerce(f.name, table[f.name], f.default)
     return replace(default, **values)  # type: ignore[type-var]
+
+
+def _states(table: Any, path: Path | None) -> StatesConfig:
+    """The ``[states]`` table (file only): ``aliases``, a table of label = state code."""
+    if not isinstance(table, dict) or set(table) - {"aliases"}:
+        raise ConfigError(f"config file {path}: [states] has only an aliases table")
+    aliases = table.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise ConfigError(
+            f'config file {path}: [states.aliases] maps labels to state codes, e.g. "Doručeno" = "delivered"'
+        )
+    return StatesConfig(aliases=tuple((str(k), v.strip()) for k, v in aliases.items()))
 
 
 def _jobs(tables: Any, path: Path | None) -> tuple[JobConfig, ...]:
@@ -312,6 +349,11 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"ingest.delimiter {cfg.ingest.delimiter!r}: use auto, ',', ';' or tab")
     if not 0 <= cfg.ingest.max_invalid_fraction < 1:
         raise ConfigError("ingest.max_invalid_fraction must be between 0 and 1")
+    if not 0 <= cfg.ingest.max_unknown_fraction <= 1:
+        raise ConfigError("ingest.max_unknown_fraction must be between 0 and 1 (1: never reject)")
+    if cfg.ingest.max_state_length < 1:
+        raise ConfigError("ingest.max_state_length must be at least 1")
+    check_aliases(cfg.states.aliases)
     if not 1 <= cfg.api.page_size <= 10_000:
         raise ConfigError(
             "api.page_size must be between 1 and 10000 (the vendor's clients use 1000)"

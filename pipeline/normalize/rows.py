@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.catalog import state_exprs, state_exprs_for
+from pipeline.core.catalog import OTHER, state_exprs, state_exprs_for
 from pipeline.core.clock import iso_utc
 from pipeline.core.config import PHONE_KEY_ENV, Config
 from pipeline.core.errors import IngestError
@@ -83,6 +83,14 @@ def campaign_and_time(
     )
 
 
+def final_marker(path: Path, config: Config) -> bool:
+    """True when the file name says the file is its campaign's final export: the
+    ``ingest.filename_pattern``'s optional group ``final`` matched (by default ``_final`` after
+    the time: ``campaign-1234_20261128T060000Z_final.csv``)."""
+    match = re.search(config.ingest.filename_pattern, path.name)
+    return bool(match and match.groupdict().get("final"))
+
+
 def hash_phones(frame: pl.DataFrame, config: Config, warn: Callable[[str], None]) -> pl.DataFrame:
     """Replace a ``phone`` column by ``phone_hash`` (HMAC-SHA256 with the key from the
     environment), or drop it with a warning when no key is set. A full number is never kept."""
@@ -103,13 +111,15 @@ def _blank(e: pl.Expr) -> pl.Expr:
     return e.is_null() | (e.str.strip_chars() == "")
 
 
-def _reason(text: dict[str, pl.Expr]) -> pl.Expr:
+def _reason(text: dict[str, pl.Expr], max_state_length: int) -> pl.Expr:
     """Why a row cannot be loaded (null for a good row); the first failed check wins."""
     return (
         pl.when(_blank(pl.col("contact_id")))
         .then(pl.lit("missing contact id"))
         .when(_blank(pl.col("state")))
         .then(pl.lit("missing state"))
+        .when(pl.col("state").str.len_chars() > max_state_length)
+        .then(pl.lit(f"state text longer than {max_state_length} characters"))
         .when(_blank(pl.col("campaign_id")))
         .then(pl.lit("missing campaign id"))
         .when(~pl.col("campaign_id").str.contains(CAMPAIGN_ID_RE))
@@ -150,7 +160,10 @@ def file_rows(
         for dest, src in _TIMES.items()
     )
     state, legacy = state_exprs_for(
-        frame.get_column("state"), pl.col("state"), legacy_state=config.legacy_state
+        frame.get_column("state"),
+        pl.col("state"),
+        legacy_state=config.legacy_state,
+        aliases=config.states.aliases,
     )
     parsed = (
         frame.lazy()
@@ -162,7 +175,7 @@ def file_rows(
             legacy.alias("legacy"),
             text["phone_hash"].alias("phone_hash"),
         )
-        .with_columns(_reason(text))
+        .with_columns(_reason(text, config.ingest.max_state_length))
         .collect()
     )
     return _mark_repeats(parsed)
@@ -215,6 +228,45 @@ def check_invalid_share(bad: pl.DataFrame, rows_read: int, limit: float, name: s
     )
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """A raw value as messages and pages show it: at most ``limit`` characters, then an ellipsis
+    and the full length (a state column can hold anything, megabytes included)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def check_unknown_share(good: pl.DataFrame, limit: float, name: str) -> None:
+    """Reject the file (``IngestError``) when more than ``limit`` of its loadable rows are in
+    states the catalog does not know: such a file is in labels nobody has mapped yet (a localized
+    admin UI, a new API value), and loading it would publish a snapshot with an empty funnel.
+    The message lists the distinct unknown values with their counts, and the fix."""
+    unknown = good.filter(pl.col("state_code") == OTHER)
+    if not good.height or unknown.height <= limit * good.height:
+        return
+    # Values that differ only in letter case and spaces are one value (shown as first written).
+    key = pl.col("state").str.strip_chars().str.replace_all(r"\s+", " ").str.to_lowercase()
+    counts = (
+        unknown.group_by(key.alias("key"), maintain_order=True)
+        .agg(pl.col("state").first(), pl.len())
+        .sort(["len", "key"], descending=[True, False])
+        .select("state", "len")
+    )
+    shown = ", ".join(f"{shorten(str(v))!r} ({n:,})" for v, n in counts.head(10).iter_rows())
+    more = f" and {counts.height - 10} more" if counts.height > 10 else ""
+    first = shorten(str(counts.item(0, "state")))
+    raise IngestError(
+        name,
+        f"{unknown.height:,} of {good.height:,} rows ({unknown.height / good.height:.1%}) have a "
+        f"state the catalog does not know, more than the {limit:.0%} allowed "
+        f"(ingest.max_unknown_fraction): {counts.height:,} distinct value(s): {shown}{more}",
+        hint=(
+            "If these are labels of known states, map them in the config, e.g. "
+            f'[states.aliases] "{first}" = "delivered", and ingest the file again.'
+        ),
+    )
+
+
 #: The columns of a quarantine file, from the normalised rows (text as it came).
 QUARANTINE_COLUMNS = {
     "source_row": "source_row",
@@ -264,7 +316,9 @@ def api_rows(
 ) -> pl.DataFrame:
     """The API's identities (text columns as ``pipeline.sources.pull`` gives them) -> the store's
     snapshot columns, by the same rules as files (states, times)."""
-    state, legacy = state_exprs(pl.col("state"), legacy_state=config.legacy_state)
+    state, legacy = state_exprs(
+        pl.col("state"), legacy_state=config.legacy_state, aliases=config.states.aliases
+    )
     tz = config.timezone
     return (
         frame.lazy()

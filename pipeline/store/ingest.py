@@ -4,7 +4,9 @@ For every file: rows read = rows loaded + rows quarantined. A row is quarantined
 (missing contact id, unparsable time, a contact twice with different states, an exact repeat of a
 row). The whole file is rejected, and nothing from it written, when its bytes do not decode, a
 required column is missing, header names repeat, or more than ``max_invalid_fraction`` of its rows
-are invalid. Unknown states are loaded as ``other`` and counted.
+are invalid, or more than ``max_unknown_fraction`` of its loadable rows are in unknown states
+(then it lists them, and the fix: ``[states.aliases]``). Fewer unknown states are loaded as
+``other`` and counted.
 """
 
 from __future__ import annotations
@@ -28,9 +30,12 @@ from pipeline.normalize.rows import (
     DUPLICATE,
     campaign_and_time,
     check_invalid_share,
+    check_unknown_share,
     file_rows,
+    final_marker,
     hash_phones,
     quarantine_rows,
+    shorten,
     snapshot_columns,
 )
 from pipeline.normalize.suppression import drop_suppressed
@@ -48,6 +53,7 @@ class IngestOptions:
     encoding: str | None = None
     delimiter: str | None = None
     source: str = "file"
+    finished: bool = False  # the files are their campaigns' final exports (``--finished``)
 
 
 @dataclass
@@ -70,6 +76,9 @@ class FileReport:
     already_present: list[SnapshotMeta] = field(default_factory=list)
     quarantine_file: str | None = None
     error: PipelineError | None = None
+    #: campaign id -> its last snapshot time in the file, when the file is a final export
+    #: (``ingest --finished``, or ``final`` in the file name)
+    finished: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -112,7 +121,9 @@ class FileReport:
             parts.append(
                 f"  {sum(self.unknown_states.values()):,} rows with states the catalog does not know, "
                 "loaded as 'other': "
-                + ", ".join(f"{raw!r} ({n:,})" for raw, n in self.unknown_states.most_common(10))
+                + ", ".join(
+                    f"{shorten(raw)!r} ({n:,})" for raw, n in self.unknown_states.most_common(10)
+                )
             )
         if self.legacy_rows:
             parts.append(
@@ -171,10 +182,36 @@ def ingest_files(
         for (report, _), result in zip(pending, results, strict=True):
             report.published = result.published
             report.quarantine_file = result.quarantine_file
+        _record_finished(writer, reports)
         for path, report in zip(paths, reports, strict=True):
             console.info(report.summary())
             _log_report(store, report, path, opts.source)
     return reports
+
+
+def _shortened(counts: Counter[str]) -> dict[str, int]:
+    """Counts by raw value, each value cut to a short prefix (logs never hold a huge value)."""
+    out: Counter[str] = Counter()
+    for raw, n in counts.items():
+        out[shorten(raw)] += n
+    return dict(out)
+
+
+def _record_finished(writer: Writer, reports: list[FileReport]) -> None:
+    """Record the campaigns of final exports as finished (at their last snapshot time in those
+    files) in ``campaigns.json``, as the exporter records the API's ``finished``: the warehouse
+    then shows them as finished, with their final numbers."""
+    known = writer.store.campaigns()
+    finished: dict[str, str] = {}
+    for report in reports:
+        for cid, when in report.finished.items() if report.ok else ():
+            finished[cid] = max(when, finished.get(cid, when))
+    info = {
+        cid: {"finished": when, "finished_from": "ingest"}
+        for cid, when in finished.items()
+        if str(known.get(cid, {}).get("finished") or "") < when
+    }
+    writer.record_campaigns(info)
 
 
 def _log_report(store: Store, report: FileReport, path: Path, source: str) -> None:
@@ -191,7 +228,7 @@ def _log_report(store: Store, report: FileReport, path: Path, source: str) -> No
         "rows_loaded": report.rows_loaded,
         "rows_quarantined": report.rows_quarantined,
         "quarantine_reasons": dict(report.reasons),
-        "unknown_states": dict(report.unknown_states),
+        "unknown_states": _shortened(report.unknown_states),
         "legacy_rows": report.legacy_rows,
         "published": [m.snapshot_id for m in report.published],
         "already_present": [m.snapshot_id for m in report.already_present],
@@ -232,6 +269,7 @@ def ingest_one(
     bad = checked.filter(pl.col("reason").is_not_null())
     good = checked.filter(pl.col("reason").is_null())
     check_invalid_share(bad, report.rows_read, config.ingest.max_invalid_fraction, name)
+    check_unknown_share(good, config.ingest.max_unknown_fraction, name)
 
     report.reasons = Counter(dict(bad.group_by("reason").len().iter_rows()))
     unknown = good.filter(pl.col("state_code") == OTHER).group_by("state").len()
@@ -240,6 +278,9 @@ def ingest_one(
     if published is None:
         published = writer.store.published_ids()
     staged = _stage_groups(path, good, bad, writer, options, published, report)
+    if options.finished or final_marker(path, config):
+        last = good.group_by("campaign_id").agg(pl.col("snapshot_time").max())
+        report.finished = {c: iso_utc(t) for c, t in last.iter_rows()}
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
     if report.already_present and not staged:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from report_helpers import TZ, Node, parse_html
 
-from pipeline.core.config import Config
+from pipeline.core.config import Config, IngestConfig
 from pipeline.core.console import Console
 from pipeline.report import render_reports
 from pipeline.report.render import sort_js
@@ -107,7 +107,8 @@ def export_file(path: Path, texts: list[str]) -> Path:
 def render(tmp: Path, texts: list[str]) -> Path:
     data = tmp / "data"
     data.mkdir(parents=True)
-    cfg = Config(data_dir=data, timezone=TZ)
+    # Mostly unknown states on purpose (they are the payloads): let such a file load.
+    cfg = Config(data_dir=data, timezone=TZ, ingest=IngestConfig(max_unknown_fraction=1.0))
     reports = ingest_files(
         [export_file(tmp / "export.csv", texts)],
         store=Store(data),
