@@ -194,6 +194,10 @@ def _campaign_day(
         transitions=_transitions(raw.transitions.get(cid, [])) if r["fresh"] else (),
         stuck=_stuck_shown(raw.contacts.get(cid)),
         stuck_count=stuck_count,
+        lifecycle=r["lifecycle"],
+        final=r["final"],
+        lifecycle_reason=r["lifecycle_reason"],
+        hours_since_snapshot=r["hours_since_snapshot"],
     )
 
 
@@ -247,6 +251,7 @@ def _totals(raw: _DayRows, campaigns: list[CampaignDay]) -> Totals:
         failed=t["failed"],
         stuck=raw.stuck_count(None),
         findings=sum(len(c.findings) for c in campaigns),
+        final_campaigns=t["final_campaigns"],
     )
 
 

@@ -68,8 +68,18 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
     catalog = load_catalog().frame()
     settings = pl.DataFrame(
         {
-            "key": ["timezone", "stuck_after_minutes"],
-            "value": [config.timezone, str(config.stuck_after_minutes)],
+            "key": [
+                "timezone",
+                "stuck_after_minutes",
+                "finished_after_hours",
+                "stale_after_hours",
+            ],
+            "value": [
+                config.timezone,
+                str(config.stuck_after_minutes),
+                str(config.report.finished_after_hours),
+                str(config.report.stale_after_hours),
+            ],
         }
     )
     con.register("index_frame", snapshots.to_arrow())

@@ -144,3 +144,14 @@ CREATE TABLE IF NOT EXISTS daily_dirty (
     day DATE NOT NULL
 );
 COMMENT ON TABLE daily_dirty IS 'Campaign days whose daily_state and daily_moves rows the build has still to redo (empty after a build).';
+
+-- What the store knows of each campaign besides its snapshots (campaigns.json: names and
+-- lifecycle from the API's campaign list, or `ingest --finished`). Replaced by every build; here
+-- so that the views can name it before the first build has loaded it.
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id VARCHAR NOT NULL,
+    name VARCHAR,
+    channel VARCHAR,
+    started TIMESTAMPTZ,
+    finished TIMESTAMPTZ
+);

@@ -15,7 +15,8 @@
 --   duplicate_rows       rows repeating a contact within a snapshot, quarantined at ingest (the
 --                        contact ids are in the quarantine files, not here)
 --   incomplete_snapshot  snapshots published as incomplete, kept out of every number
---   stale                campaigns with earlier data but no complete snapshot on the day
+--   stale                campaigns stale at the end of the day (campaign_lifecycle: no complete
+--                        snapshot for longer than [report] stale_after_hours, not finished)
 -- A check that found nothing has no row.
 --
 -- Only the day's part of the history is read, so the cost follows the day, not all history:
@@ -24,7 +25,7 @@
 -- state before it from that contact's earlier intervals; vanished looks for the contact's next
 -- interval among those starting on the day (it would start where the vanished one ends).
 -- depends: formulas/params.sql, formulas/state_history.sql, views/defaults.sql
--- depends: views/contact_milestones.sql
+-- depends: views/contact_milestones.sql, views/campaign_lifecycle.sql
 CREATE OR REPLACE MACRO data_quality(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT
@@ -177,18 +178,18 @@ findings AS (
     GROUP BY s.campaign_id
     UNION ALL
     SELECT
-        s.campaign_id,
+        l.campaign_id,
         'stale',
         'warning',
         1,
         NULL,
-        'no complete snapshot on the day; the latest is from ' || strftime(
-            timezone(any_value(b.zone), max(s.snapshot_time)), '%Y-%m-%d %H:%M'
-        ) || ' ' || any_value(b.zone)
-    FROM snapshot_log AS s, bounds AS b
-    WHERE s.complete AND s.snapshot_time < b.d_start
-        AND s.campaign_id NOT IN (SELECT campaign_id FROM day_snaps)
-    GROUP BY s.campaign_id
+        'no complete snapshot for ' || CAST(l.hours_since_snapshot AS VARCHAR)
+        || ' h at the end of the day; the latest is from ' || strftime(
+            timezone(b.zone, l.last_snapshot_time), '%Y-%m-%d %H:%M'
+        ) || ' ' || b.zone
+    FROM campaign_lifecycle(day := (SELECT d FROM bounds), tz := (SELECT zone FROM bounds)) AS l,
+        bounds AS b
+    WHERE l.lifecycle = 'stale'
 )
 SELECT
     b.d AS day,
