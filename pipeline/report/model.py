@@ -177,6 +177,7 @@ class Finding:
     kind: str  # e.g. unknown_state, stale, stuck, went_backwards
     message: str
     count: int | None = None
+    label: str = ""  # what the page calls the check, e.g. "Legacy state mapped"
 
 
 @dataclass(frozen=True)
