@@ -114,6 +114,16 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """``[report]``: how the reports judge a campaign's lifecycle (``campaign_lifecycle``)."""
+
+    #: no contact's state changed for this long while snapshots kept coming: finished
+    finished_after_hours: float = 72.0
+    #: no complete snapshot for longer than this (and not finished): stale
+    stale_after_hours: float = 26.0
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     """``[schedule]``: how the scheduler catches up and retries (see ``pipeline.schedule``)."""
 
@@ -151,6 +161,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     states: StatesConfig = field(default_factory=StatesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
 
@@ -207,7 +218,7 @@ def load_config(
 
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("ingest", "api", "states", "retention", "schedule", "jobs"):
+        if f.name in ("ingest", "api", "states", "retention", "report", "schedule", "jobs"):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -221,6 +232,7 @@ def load_config(
     ingest = _section(IngestConfig(), "ingest", data, env, path)
     api = _section(ApiConfig(), "api", data, env, path)
     retention = _section(RetentionConfig(), "retention", data, env, path)
+    report = _section(ReportConfig(), "report", data, env, path)
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
     states = _states(data.get("states", {}), path)
@@ -230,6 +242,7 @@ def load_config(
         api=api,
         states=states,
         retention=retention,
+        report=report,
         schedule=schedule,
         jobs=jobs,
         **values,
@@ -364,4 +377,7 @@ def validate(cfg: Config) -> None:
         raise ConfigError(
             f"memory_limit {cfg.memory_limit!r}: give a size such as 1.5GB, 800MB or 4GiB"
         )
+    for key in ("finished_after_hours", "stale_after_hours"):
+        if not getattr(cfg.report, key) > 0:
+            raise ConfigError(f"report.{key} must be above 0 (hours)")
     _validate_schedule(cfg)

@@ -194,6 +194,10 @@ def _campaign_day(
         transitions=_transitions(raw.transitions.get(cid, [])) if r["fresh"] else (),
         stuck=_stuck_shown(raw.contacts.get(cid)),
         stuck_count=stuck_count,
+        lifecycle=r["lifecycle"],
+        final=r["final"],
+        lifecycle_reason=r["lifecycle_reason"],
+        hours_since_snapshot=r["hours_since_snapshot"],
     )
 
 
@@ -247,6 +251,7 @@ def _totals(raw: _DayRows, campaigns: list[CampaignDay]) -> Totals:
         failed=t["failed"],
         stuck=raw.stuck_count(None),
         findings=sum(len(c.findings) for c in campaigns),
+        final_campaigns=t["final_campaigns"],
     )
 
 
@@ -310,6 +315,19 @@ def _funnel(r: Row, *, prefix_change: bool = True) -> Funnel:
     return Funnel(stages, rates)
 
 
+#: What the pages call each check (never the internal code).
+FINDING_LABELS = {
+    "unknown_state": "Unknown state value",
+    "legacy_mapped": "Legacy state mapped",
+    "went_backwards": "Went backwards",
+    "vanished": "Vanished contacts",
+    "duplicate_rows": "Duplicate rows",
+    "incomplete_snapshot": "Incomplete snapshot",
+    "quarantined_rows": "Rows quarantined",
+    "stale": "Stale data",
+    "stuck": "Stuck contacts",
+}
+
 FINDING_TEXT = {
     "unknown_state": "{n} contact(s) in a state the catalog does not know (counted as Other); {detail}",
     "legacy_mapped": "{n} contact(s) in the legacy Successfully Submitted state: {detail}",
@@ -318,6 +336,7 @@ FINDING_TEXT = {
     "vanished": "{n} contact(s) {detail} (example {example})",
     "duplicate_rows": "{n} duplicate row(s): {detail} (example {example})",
     "incomplete_snapshot": "{n} {detail}",
+    "quarantined_rows": "{n} row(s) quarantined at ingest: {detail}",
     "stale": "stale: {detail}",
     "stuck": "{n} contact(s) stuck in In progress or Retry scheduled for more than {minutes} "
     "minutes (see Stuck contacts)",
@@ -331,7 +350,8 @@ def _finding(r: Row, *, minutes: int = 0) -> Finding:
         example=r.get("example_contact_id") or "n/a",
         minutes=minutes,
     )
-    return Finding(r["severity"], r["check_name"], text, r["findings"])
+    kind = str(r["check_name"])
+    return Finding(r["severity"], kind, text, r["findings"], FINDING_LABELS.get(kind, kind))
 
 
 def _stuck_shown(contacts: pl.DataFrame | None) -> tuple[StuckContact, ...]:

@@ -97,8 +97,8 @@ def _put_overview(
     page = OverviewPage(
         meta,
         data.totals,
-        tuple(c for c in campaigns if c.fresh),
-        tuple(c for c in campaigns if not c.fresh),
+        tuple(c for c in campaigns if c.in_totals),
+        tuple(c for c in campaigns if not c.in_totals),
         tenant_findings,
         overview_files,
         freshness=tuple(data.freshness),
@@ -225,7 +225,7 @@ def _overview_csv(data: DayData) -> str:
         f = c.funnel
         out.append(
             (
-                c.campaign_id, c.name or "", "fresh" if c.fresh else "stale", c.snapshot_time,
+                c.campaign_id, c.name or "", _status(c), c.snapshot_time,
                 c.contacts, c.contacts_change, f.stage("sent").count,
                 f.stage("delivered").count, f.stage("read").count,
                 f.rate("delivery_rate").value, f.rate("read_rate").value,
@@ -234,6 +234,14 @@ def _overview_csv(data: DayData) -> str:
             )
         )  # fmt: skip
     return csv_text(header, out)
+
+
+def _status(c: CampaignDay) -> str:
+    """The overview CSV's status: fresh (a snapshot on the day), final (finished or canceled,
+    its final numbers), stale (a gap in the data) or unknown (files only, no recent snapshot)."""
+    if c.fresh:
+        return "fresh"
+    return "final" if c.final else c.lifecycle
 
 
 def _summary(c: CampaignDay) -> dict[str, Any]:

@@ -177,6 +177,7 @@ class Finding:
     kind: str  # e.g. unknown_state, stale, stuck, went_backwards
     message: str
     count: int | None = None
+    label: str = ""  # what the page calls the check, e.g. "Legacy state mapped"
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,16 @@ class CampaignDay:
     stuck: tuple[StuckContact, ...]
     stuck_count: int
     files: tuple[DataFile, ...] = ()
+    #: campaign_lifecycle at the day's end: running, finished, canceled, stale or unknown
+    lifecycle: str = "unknown"
+    final: bool = False  # finished or canceled: its numbers are final, counted in the totals
+    lifecycle_reason: str | None = None
+    hours_since_snapshot: float | None = None  # from its last snapshot to the day's end
+
+    @property
+    def in_totals(self) -> bool:
+        """Counted in the day's totals: a snapshot on the day, or final numbers."""
+        return self.fresh or self.final
 
     @property
     def title(self) -> str:
@@ -232,7 +243,7 @@ class CampaignDay:
 
 @dataclass(frozen=True)
 class Totals:
-    """All fresh campaigns of the day together (computed by SQL, not summed here)."""
+    """The campaigns of the day (a snapshot on the day, or final) together (computed by SQL)."""
 
     campaigns: int
     stale_campaigns: int
@@ -242,6 +253,7 @@ class Totals:
     failed: int
     stuck: int
     findings: int
+    final_campaigns: int = 0  # in the totals with their final numbers, no snapshot on the day
 
 
 @dataclass(frozen=True)
@@ -287,8 +299,8 @@ class OverviewPage:
 
     meta: PageMeta
     totals: Totals
-    campaigns: tuple[CampaignDay, ...]  # fresh ones, ordered for reading
-    stale: tuple[CampaignDay, ...]  # no snapshot on the day
+    campaigns: tuple[CampaignDay, ...]  # in the totals (fresh or final), ordered for reading
+    stale: tuple[CampaignDay, ...]  # no snapshot on the day and not final (stale or unknown)
     findings: tuple[Finding, ...]  # tenant-wide findings
     files: tuple[DataFile, ...]
     freshness: tuple[Freshness, ...] = ()

@@ -105,11 +105,12 @@ def day_args(day: date, tz: str, days: int) -> Args:
 
 # --------------------------------------------------------------------------- query families
 def campaign_rows(con: duckdb.DuckDBPyConnection, args: Args) -> list[Row]:
-    """The listed campaigns (report_campaigns), fresh first, then the largest."""
+    """The listed campaigns (report_campaigns): those in the day's totals first (fresh, then
+    final), then the largest."""
     return rows(
         con,
         "SELECT * FROM report_campaigns(?, tz := ?, days := ?, daily := ?) "
-        "ORDER BY fresh DESC, contacts DESC, campaign_id",
+        "ORDER BY in_totals DESC, fresh DESC, contacts DESC, campaign_id",
         args,
     )
 

@@ -61,15 +61,27 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
     """The run log, the campaigns, and the snapshot index, catalog and settings as frames."""
     # the scheduler's run log (logs/runs.jsonl) as the table run_log, for the view runs
     from pipeline.store.runlog import load_into_duckdb
+    from pipeline.warehouse.quality import load_quality_inputs
 
     load_into_duckdb(con, store.root)
     load_campaigns(con, store)
+    load_quality_inputs(con, store)
     snapshots = store.index_frame()
     catalog = load_catalog().frame()
     settings = pl.DataFrame(
         {
-            "key": ["timezone", "stuck_after_minutes"],
-            "value": [config.timezone, str(config.stuck_after_minutes)],
+            "key": [
+                "timezone",
+                "stuck_after_minutes",
+                "finished_after_hours",
+                "stale_after_hours",
+            ],
+            "value": [
+                config.timezone,
+                str(config.stuck_after_minutes),
+                str(config.report.finished_after_hours),
+                str(config.report.stale_after_hours),
+            ],
         }
     )
     con.register("index_frame", snapshots.to_arrow())

@@ -4,13 +4,18 @@
 -- report's window, default 30: report_day - days + 1 .. report_day), daily (default NULL; the
 -- name of a table made from campaign_daily(tz) once per report, see report_base).
 --
--- A campaign is listed when it has a complete snapshot in the window. fresh = it has one on
--- report_day: its row is campaign_daily's row for report_day. Otherwise it is stale: the row is its
--- last day in the window, and the report says "stale since snapshot_time", never passing those
--- numbers off as report_day's. Changes (*_change, *_rate_change) are against the campaign's
+-- A campaign is listed when it has a complete snapshot in the window, or when it is final
+-- (finished or canceled, campaign_lifecycle) at the end of report_day, however long ago it ended.
+-- fresh = it has a snapshot on report_day: its row is campaign_daily's row for report_day.
+-- Otherwise the row is its last day with a snapshot: a final campaign's final numbers (in_totals:
+-- counted in the day's totals; its changes are 0, nothing changes any more), or a stale or
+-- unknown one's last numbers, which the report never passes off as report_day's (in_totals
+-- false). lifecycle, final, lifecycle_reason and hours_since_snapshot come from
+-- campaign_lifecycle(report_day). Changes (*_change, *_rate_change) are against the campaign's
 -- previous end-of-day snapshot (previous_day: normally report_day - 1; NULL: none before).
 -- Rates are NULL on a zero denominator; a rate change is NULL when either rate is.
 -- depends: report/report_base.sql, formulas/params.sql, views/defaults.sql
+-- depends: views/campaign_lifecycle.sql
 CREATE OR REPLACE MACRO report_campaigns(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH daily AS (
     SELECT
@@ -24,11 +29,22 @@ WITH daily AS (
     WHERE day <= CAST(report_day AS DATE)
     WINDOW w AS (PARTITION BY campaign_id ORDER BY day)
 ),
+lifecycle AS (
+    SELECT * FROM campaign_lifecycle(day := CAST(report_day AS DATE), tz := tz)
+),
 listed AS (
-    SELECT *
-    FROM daily
-    WHERE day > CAST(report_day AS DATE) - CAST(days AS INTEGER)
-    QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY day DESC) = 1
+    SELECT
+        d.*,
+        coalesce(c.lifecycle, 'unknown') AS lifecycle,
+        coalesce(c.final, false) AS final,
+        c.reason AS lifecycle_reason,
+        c.hours_since_snapshot,
+        -- a final campaign seen on an earlier day: its numbers stand, unchanged on report_day
+        coalesce(c.final, false) AND d.day < CAST(report_day AS DATE) AS frozen
+    FROM daily AS d
+    LEFT JOIN lifecycle AS c ON c.campaign_id = d.campaign_id
+    WHERE d.day > CAST(report_day AS DATE) - CAST(days AS INTEGER) OR coalesce(c.final, false)
+    QUALIFY row_number() OVER (PARTITION BY d.campaign_id ORDER BY d.day DESC) = 1
 ),
 per_day AS (
     SELECT
@@ -42,6 +58,11 @@ per_day AS (
 SELECT
     l.campaign_id,
     l.day = CAST(report_day AS DATE) AS fresh,
+    l.lifecycle,
+    l.final,
+    l.day = CAST(report_day AS DATE) OR l.final AS in_totals,
+    l.lifecycle_reason,
+    l.hours_since_snapshot,
     l.day,
     l.snapshot_id,
     l.snapshot_time,
@@ -51,22 +72,28 @@ SELECT
     l.previous_snapshot_id,
     l.previous_snapshot_time,
     l.contacts,
-    l.contacts_change,
+    CASE WHEN l.frozen THEN 0 ELSE l.contacts_change END AS contacts_change,
     l.reached_sent,
-    l.reached_sent_change,
+    CASE WHEN l.frozen THEN 0 ELSE l.reached_sent_change END AS reached_sent_change,
     l.reached_delivered,
-    l.reached_delivered_change,
+    CASE WHEN l.frozen THEN 0 ELSE l.reached_delivered_change END AS reached_delivered_change,
     l.reached_read,
-    l.reached_read_change,
+    CASE WHEN l.frozen THEN 0 ELSE l.reached_read_change END AS reached_read_change,
     l.delivery_rate,
-    l.previous_delivery_rate,
-    l.delivery_rate - l.previous_delivery_rate AS delivery_rate_change,
+    CASE WHEN l.frozen THEN l.delivery_rate ELSE l.previous_delivery_rate END
+        AS previous_delivery_rate,
+    l.delivery_rate - CASE WHEN l.frozen THEN l.delivery_rate ELSE l.previous_delivery_rate END
+        AS delivery_rate_change,
     l.read_rate,
-    l.previous_read_rate,
-    l.read_rate - l.previous_read_rate AS read_rate_change,
+    CASE WHEN l.frozen THEN l.read_rate ELSE l.previous_read_rate END
+        AS previous_read_rate,
+    l.read_rate - CASE WHEN l.frozen THEN l.read_rate ELSE l.previous_read_rate END
+        AS read_rate_change,
     l.read_of_sent,
-    l.previous_read_of_sent,
-    l.read_of_sent - l.previous_read_of_sent AS read_of_sent_change,
+    CASE WHEN l.frozen THEN l.read_of_sent ELSE l.previous_read_of_sent END
+        AS previous_read_of_sent,
+    l.read_of_sent - CASE WHEN l.frozen THEN l.read_of_sent ELSE l.previous_read_of_sent END
+        AS read_of_sent_change,
     ratio(l.reached_sent, l.contacts) AS reached_sent_share,
     ratio(l.reached_delivered, l.contacts) AS reached_delivered_share,
     ratio(l.reached_read, l.contacts) AS reached_read_share,
@@ -82,4 +109,4 @@ SELECT
 FROM listed AS l
 LEFT JOIN per_day AS p ON p.campaign_id = l.campaign_id AND p.day = l.day;
 
-COMMENT ON MACRO TABLE report_campaigns IS 'report_campaigns(report_day, tz, days := 30): the campaigns a daily report lists (fresh: a snapshot on report_day; stale: only earlier in the window), with funnel, rates, failures and the changes from the previous day.';
+COMMENT ON MACRO TABLE report_campaigns IS 'report_campaigns(report_day, tz, days := 30): the campaigns a daily report lists (fresh: a snapshot on report_day; final: finished or canceled, listed for ever with its final numbers; otherwise stale or unknown, only earlier in the window), with lifecycle, funnel, rates, failures and the changes from the previous day.';

@@ -1,10 +1,13 @@
--- report_totals: the totals line of a daily report: every fresh campaign of report_day together.
+-- report_totals: the totals line of a daily report: the campaigns of report_day together.
 -- One row. Parameters: report_day (DATE), tz, days, daily (as report_campaigns).
 --
--- Sums over the campaigns with a snapshot on report_day (stale ones are left out and counted in
--- stale_campaigns). Rates are recomputed from the sums (never averaged), NULL on a zero
--- denominator. previous_* are the same campaigns' previous end-of-day values (a campaign new on
--- report_day counts as 0 there), so *_change = total - previous total.
+-- Sums over the campaigns in_totals (report_campaigns): those with a snapshot on report_day and
+-- the final ones (finished or canceled: their final numbers stand; final_campaigns counts those
+-- without a snapshot on the day). Stale and unknown campaigns without a snapshot on the day are
+-- left out and counted in stale_campaigns. Rates are recomputed from the sums (never averaged),
+-- NULL on a zero denominator. previous_* are the same campaigns' previous end-of-day values (a
+-- campaign new on report_day counts as 0 there; a final one as its final numbers), so
+-- *_change = total - previous total.
 -- depends: report/report_campaigns.sql, views/defaults.sql
 CREATE OR REPLACE MACRO report_totals(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH r AS (
@@ -12,25 +15,27 @@ WITH r AS (
 ),
 t AS (
     SELECT
-        count(*) FILTER (WHERE fresh) AS campaigns,
-        count(*) FILTER (WHERE NOT fresh) AS stale_campaigns,
-        coalesce(sum(contacts) FILTER (WHERE fresh), 0) AS contacts,
-        coalesce(sum(contacts - coalesce(contacts_change, contacts)) FILTER (WHERE fresh), 0)
+        count(*) FILTER (WHERE in_totals) AS campaigns,
+        count(*) FILTER (WHERE in_totals AND NOT fresh) AS final_campaigns,
+        count(*) FILTER (WHERE NOT in_totals) AS stale_campaigns,
+        coalesce(sum(contacts) FILTER (WHERE in_totals), 0) AS contacts,
+        coalesce(sum(contacts - coalesce(contacts_change, contacts)) FILTER (WHERE in_totals), 0)
             AS previous_contacts,
-        coalesce(sum(reached_sent) FILTER (WHERE fresh), 0) AS reached_sent,
-        coalesce(sum(reached_sent - coalesce(reached_sent_change, reached_sent)) FILTER (WHERE fresh), 0)
+        coalesce(sum(reached_sent) FILTER (WHERE in_totals), 0) AS reached_sent,
+        coalesce(sum(reached_sent - coalesce(reached_sent_change, reached_sent)) FILTER (WHERE in_totals), 0)
             AS previous_reached_sent,
-        coalesce(sum(reached_delivered) FILTER (WHERE fresh), 0) AS reached_delivered,
+        coalesce(sum(reached_delivered) FILTER (WHERE in_totals), 0) AS reached_delivered,
         coalesce(sum(reached_delivered - coalesce(reached_delivered_change, reached_delivered))
-            FILTER (WHERE fresh), 0) AS previous_reached_delivered,
-        coalesce(sum(reached_read) FILTER (WHERE fresh), 0) AS reached_read,
-        coalesce(sum(reached_read - coalesce(reached_read_change, reached_read)) FILTER (WHERE fresh), 0)
+            FILTER (WHERE in_totals), 0) AS previous_reached_delivered,
+        coalesce(sum(reached_read) FILTER (WHERE in_totals), 0) AS reached_read,
+        coalesce(sum(reached_read - coalesce(reached_read_change, reached_read)) FILTER (WHERE in_totals), 0)
             AS previous_reached_read,
-        coalesce(sum(failed) FILTER (WHERE fresh), 0) AS failed
+        coalesce(sum(failed) FILTER (WHERE in_totals), 0) AS failed
     FROM r
 )
 SELECT
     campaigns,
+    final_campaigns,
     stale_campaigns,
     contacts,
     contacts - previous_contacts AS contacts_change,
@@ -58,4 +63,4 @@ SELECT
     failed
 FROM t;
 
-COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30): one row, all fresh campaigns of report_day together, with rates from the sums and changes from the same campaigns'' previous day.';
+COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30): one row, the campaigns of report_day (with a snapshot on the day, or final) together, with rates from the sums and changes from the same campaigns'' previous day.';

@@ -144,3 +144,34 @@ CREATE TABLE IF NOT EXISTS daily_dirty (
     day DATE NOT NULL
 );
 COMMENT ON TABLE daily_dirty IS 'Campaign days whose daily_state and daily_moves rows the build has still to redo (empty after a build).';
+
+-- What the store knows of each campaign besides its snapshots (campaigns.json: names and
+-- lifecycle from the API's campaign list, or `ingest --finished`). Replaced by every build; here
+-- so that the views can name it before the first build has loaded it.
+CREATE TABLE IF NOT EXISTS campaigns (
+    campaign_id VARCHAR NOT NULL,
+    name VARCHAR,
+    channel VARCHAR,
+    started TIMESTAMPTZ,
+    finished TIMESTAMPTZ
+);
+
+-- What the store says went wrong on the way in, replaced by every build (from the store's
+-- quarantine files and load log; see pipeline/warehouse/quality.py):
+--   quarantine_summary   one row per quarantine file, campaign, snapshot time and reason
+--   incomplete_reasons   one row per incomplete snapshot whose load recorded why
+CREATE TABLE IF NOT EXISTS quarantine_summary (
+    campaign_id VARCHAR,
+    snapshot_time TIMESTAMPTZ,
+    loaded_at TIMESTAMPTZ,
+    reason VARCHAR,
+    rows BIGINT,
+    file VARCHAR
+);
+COMMENT ON TABLE quarantine_summary IS 'Rows quarantined at ingest, counted per quarantine file, campaign, snapshot time (NULL: unreadable) and reason (read through quality_quarantine).';
+
+CREATE TABLE IF NOT EXISTS incomplete_reasons (
+    snapshot_id VARCHAR NOT NULL,
+    reason VARCHAR
+);
+COMMENT ON TABLE incomplete_reasons IS 'Why a snapshot was published incomplete, as its load recorded it (read through quality_incomplete).';

@@ -14,8 +14,13 @@
 --   vanished             contacts listed in a snapshot and missing from the campaign's next one
 --   duplicate_rows       rows repeating a contact within a snapshot, quarantined at ingest (the
 --                        contact ids are in the quarantine files, not here)
---   incomplete_snapshot  snapshots published as incomplete, kept out of every number
---   stale                campaigns with earlier data but no complete snapshot on the day
+--   incomplete_snapshot  snapshots published as incomplete, kept out of every number, with the
+--                        first one's reason and the age of the last complete one before it
+--                        (quality_incomplete)
+--   quarantined_rows     rows of the day's snapshots quarantined at ingest, by reason
+--                        (quality_quarantine), except exact repeats (duplicate_rows)
+--   stale                campaigns stale at the end of the day (campaign_lifecycle: no complete
+--                        snapshot for longer than [report] stale_after_hours, not finished)
 -- A check that found nothing has no row.
 --
 -- Only the day's part of the history is read, so the cost follows the day, not all history:
@@ -24,7 +29,7 @@
 -- state before it from that contact's earlier intervals; vanished looks for the contact's next
 -- interval among those starting on the day (it would start where the vanished one ends).
 -- depends: formulas/params.sql, formulas/state_history.sql, views/defaults.sql
--- depends: views/contact_milestones.sql
+-- depends: views/contact_milestones.sql, views/campaign_lifecycle.sql, views/quality.sql
 CREATE OR REPLACE MACRO data_quality(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT
@@ -109,7 +114,12 @@ findings AS (
         'warning' AS severity,
         CAST(count(DISTINCT contact_id) AS BIGINT) AS findings,
         min(contact_id) AS example_contact_id,
-        'raw values: ' || string_agg(DISTINCT raw_state, ', ' ORDER BY raw_state) AS detail
+        -- at most 40 characters of each raw value (a longer one is cut, with an ellipsis)
+        'raw values: ' || string_agg(
+            DISTINCT CASE WHEN length(raw_state) > 40 THEN left(raw_state, 40) || '…'
+                ELSE raw_state END,
+            ', '
+        ) AS detail
     FROM on_day
     WHERE state = 'other'
     GROUP BY campaign_id
@@ -166,29 +176,46 @@ findings AS (
     WHERE duplicates > 0
     UNION ALL
     SELECT
-        s.campaign_id,
+        i.campaign_id,
         'incomplete_snapshot',
         'info',
         count(*),
         NULL,
-        'incomplete snapshots kept out of all numbers, e.g. ' || min(s.snapshot_id)
-    FROM snapshot_log AS s, bounds AS b
-    WHERE NOT s.complete AND s.snapshot_time >= b.d_start AND s.snapshot_time < b.d_end
-    GROUP BY s.campaign_id
+        'incomplete snapshot(s) kept out of all numbers: ' || arg_min(i.reason, i.snapshot_time)
+        || coalesce('; the last complete one before is ' || CAST(
+            arg_min(i.last_complete_age_hours, i.snapshot_time) AS VARCHAR
+        ) || ' h older', '; no complete one before')
+    FROM quality_incomplete(tz := (SELECT zone FROM bounds)) AS i, bounds AS b
+    WHERE i.snapshot_time >= b.d_start AND i.snapshot_time < b.d_end
+    GROUP BY i.campaign_id
     UNION ALL
     SELECT
-        s.campaign_id,
+        q.campaign_id,
+        'quarantined_rows',
+        'warning',
+        sum(q.rows),
+        NULL,
+        'rows not loaded: ' || string_agg(q.rows || ' ' || q.reason, '; ' ORDER BY q.rows DESC, q.reason)
+        || ' (see the quarantine files)'
+    FROM quality_quarantine(tz := (SELECT zone FROM bounds)) AS q, bounds AS b
+    WHERE q.day = b.d AND q.campaign_id IS NOT NULL
+        -- exact repeats are the duplicate_rows check (normalize/rows.py DUPLICATE)
+        AND q.reason <> 'duplicate row (same contact and state as an earlier row)'
+    GROUP BY q.campaign_id
+    UNION ALL
+    SELECT
+        l.campaign_id,
         'stale',
         'warning',
         1,
         NULL,
-        'no complete snapshot on the day; the latest is from ' || strftime(
-            timezone(any_value(b.zone), max(s.snapshot_time)), '%Y-%m-%d %H:%M'
-        ) || ' ' || any_value(b.zone)
-    FROM snapshot_log AS s, bounds AS b
-    WHERE s.complete AND s.snapshot_time < b.d_start
-        AND s.campaign_id NOT IN (SELECT campaign_id FROM day_snaps)
-    GROUP BY s.campaign_id
+        'no complete snapshot for ' || CAST(l.hours_since_snapshot AS VARCHAR)
+        || ' h at the end of the day; the latest is from ' || strftime(
+            timezone(b.zone, l.last_snapshot_time), '%Y-%m-%d %H:%M'
+        ) || ' ' || b.zone
+    FROM campaign_lifecycle(day := (SELECT d FROM bounds), tz := (SELECT zone FROM bounds)) AS l,
+        bounds AS b
+    WHERE l.lifecycle = 'stale'
 )
 SELECT
     b.d AS day,
@@ -201,14 +228,14 @@ SELECT
 FROM findings AS f, bounds AS b
 WHERE f.findings > 0;
 
-COMMENT ON MACRO TABLE data_quality IS 'data_quality(day := latest day, tz := configured): one row per check that found something in a campaign on the local day: unknown_state, legacy_mapped, went_backwards, vanished, duplicate_rows, incomplete_snapshot, stale.';
+COMMENT ON MACRO TABLE data_quality IS 'data_quality(day := latest day, tz := configured): one row per check that found something in a campaign on the local day: unknown_state, legacy_mapped, went_backwards, vanished, duplicate_rows, incomplete_snapshot, quarantined_rows, stale.';
 
 CREATE OR REPLACE VIEW data_quality AS SELECT * FROM data_quality();
 COMMENT ON VIEW data_quality IS 'Data-quality findings of the latest day (configured time zone). Another day: SELECT * FROM data_quality(DATE ''2026-11-27'').';
 COMMENT ON COLUMN data_quality.day IS 'The local day checked.';
 COMMENT ON COLUMN data_quality.campaign_id IS 'The campaign.';
-COMMENT ON COLUMN data_quality.check_name IS 'unknown_state, legacy_mapped, went_backwards, vanished, duplicate_rows, incomplete_snapshot or stale.';
+COMMENT ON COLUMN data_quality.check_name IS 'unknown_state, legacy_mapped, went_backwards, vanished, duplicate_rows, incomplete_snapshot, quarantined_rows or stale.';
 COMMENT ON COLUMN data_quality.severity IS 'warning (look into it) or info (expected, reported for the record).';
-COMMENT ON COLUMN data_quality.findings IS 'How many contacts (rows for duplicate_rows, snapshots for incomplete_snapshot) the check found.';
+COMMENT ON COLUMN data_quality.findings IS 'How many contacts (rows for duplicate_rows and quarantined_rows, snapshots for incomplete_snapshot) the check found.';
 COMMENT ON COLUMN data_quality.example_contact_id IS 'One affected contact id (the smallest), if the check is about contacts.';
 COMMENT ON COLUMN data_quality.detail IS 'What was found, in words.';
