@@ -21,8 +21,7 @@ from pipeline.store.snapshots import Store
 
 #: The columns compared per output, and the key its rows are sorted by.
 COLUMNS: dict[str, tuple[str, ...]] = {
-    # (not other_rows and legacy_rows: the warehouse has the manifest's, which the test
-    # helper write_snapshot leaves at 0)
+    # (not other_rows and legacy_rows: the warehouse has the manifest's)
     "snapshot_list": ("campaign_id", "snapshot_id", "snapshot_time", "day", "rows"),
     "state_counts": (
         "campaign_id",
@@ -37,15 +36,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "snapshot_id",
         "snapshot_time",
         "contacts",
-        "current_sent",
-        "current_delivered",
-        "current_read",
+        "now_reached_sent",
+        "now_reached_delivered",
+        "now_reached_read",
         "reached_sent",
         "reached_delivered",
         "reached_read",
         "delivery_rate",
         "read_rate",
         "read_of_sent",
+        "now_delivery_rate",
+        "now_read_rate",
+        "now_read_of_sent",
         "failed",
         "sending_failed",
         "error",
@@ -81,6 +83,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "delivery_rate",
         "read_rate",
         "read_of_sent",
+        "now_reached_sent",
+        "now_reached_delivered",
+        "now_reached_read",
+        "now_delivery_rate",
+        "now_read_rate",
+        "now_read_of_sent",
     ),
     "state_transitions": (
         "campaign_id",
@@ -179,25 +187,14 @@ def warehouse_rows(config: Config, params: Params) -> dict[str, Rows]:
         ]
         funnel: Rows = []
         stuck: dict[tuple[str, str], list[Any]] = {}
+        funnel_cols = ", ".join(COLUMNS["funnel"])
         for t in times:
-            current = {
-                r[0]: r[1:]
-                for r in con.execute(
-                    "SELECT campaign_id, count(*) FILTER (WHERE funnel_rank >= 1), "
-                    "count(*) FILTER (WHERE funnel_rank >= 2), "
-                    "count(*) FILTER (WHERE funnel_rank >= 3) "
-                    "FROM contact_state(as_of := ?) WHERE snapshot_time = ? GROUP BY ALL",
-                    [t, t],
-                ).fetchall()
-            }
             for r in con.execute(
-                "SELECT campaign_id, snapshot_id, snapshot_time, contacts, reached_sent, "
-                "reached_delivered, reached_read, delivery_rate, read_rate, read_of_sent, failed, "
-                "sending_failed, error, delivery_failed, pending, excluded, other, legacy_mapped "
-                "FROM funnel(as_of := ?) WHERE snapshot_time = ? AND contacts > 0",
+                f"SELECT {funnel_cols} FROM funnel(as_of := ?) "
+                "WHERE snapshot_time = ? AND contacts > 0",
                 [t, t],
             ).fetchall():
-                funnel.append((*r[:4], *current[r[0]], *r[4:]))
+                funnel.append(r)
                 stuck[(r[0], r[1])] = [r[0], r[1], r[2], 0, 0]
             for campaign, sid, state, n in con.execute(
                 "SELECT s.campaign_id, l.snapshot_id, s.state, count(*) "

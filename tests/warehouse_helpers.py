@@ -93,6 +93,8 @@ def write_snapshot(
         rows=frame.height,
         fingerprint=hashlib.sha256(repr((campaign_id, t, list(rows))).encode()).hexdigest(),
         complete=complete,
+        other_rows=frame.filter(pl.col("state") == "other").height,
+        legacy_rows=int(frame.get_column("legacy").sum()),
         duplicate_rows=duplicate_rows,
         input=f"test-{sid}",
     )

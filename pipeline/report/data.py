@@ -360,7 +360,7 @@ def _stuck_shown(contacts: pl.DataFrame | None) -> tuple[StuckContact, ...]:
         return ()
     shown = contacts.filter(pl.col("list") == "stuck").head(STUCK_SHOWN)
     return tuple(
-        StuckContact(x["contact_id"], x["label"], x["state_since"], x["minutes"])
+        StuckContact(x["contact_id"], x["label"], x["state_since"], x["minutes"], x["seconds"])
         for x in shown.iter_rows(named=True)
     )
 

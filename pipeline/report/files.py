@@ -157,7 +157,14 @@ _CONTACT_LISTS = (
     ("delivered_not_read", "delivered-not-read", "Delivered but not read (CSV)"),
     ("stuck", "stuck", "Stuck contacts (CSV)"),
 )
-_CONTACT_HEADER = ("contact_id", "state", "reason", "state_since_utc", "minutes_in_state")
+_CONTACT_HEADER = (
+    "contact_id",
+    "state",
+    "reason",
+    "state_since_utc",
+    "minutes_in_state",
+    "seconds_in_state",
+)
 
 
 def _contact_csvs(contacts: pl.DataFrame | None) -> dict[str, tuple[str, int]]:
@@ -179,6 +186,7 @@ def _contact_csvs(contacts: pl.DataFrame | None) -> dict[str, tuple[str, int]]:
         .alias(_CONTACT_HEADER[2]),
         pl.col("state_since").alias(_CONTACT_HEADER[3]),
         pl.col("minutes").alias(_CONTACT_HEADER[4]),
+        pl.col("seconds").alias(_CONTACT_HEADER[5]),
     )
     return {
         str(key[0]): (frame_csv_text(part), part.height)

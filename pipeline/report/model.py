@@ -166,7 +166,8 @@ class StuckContact:
     contact_id: str
     state_label: str
     since: datetime
-    minutes: int
+    minutes: int  # whole minutes in state, for display
+    seconds: int  # whole seconds in state: stuck means more than the threshold, to the second
 
 
 @dataclass(frozen=True)

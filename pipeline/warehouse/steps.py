@@ -48,6 +48,7 @@ RESULT_TABLES = ("catalog", "settings", *CAMPAIGN_TABLES)
 TEMP_TABLES = (
     "batch_snapshots",
     "batch_seq",
+    "batch_raw_groups",
     "batch_groups",
     "batch_intervals",
     "batch_new",

@@ -14,16 +14,24 @@
 --   history_open; the milestones of its contacts are merged in, and its snapshots' campaign
 --   days are marked in daily_dirty.
 --
+-- History is kept on states, not on raw text: an interval changes only when the state (the
+-- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
+-- CALL_IN_PROGRESS, WA_SENT / legacy SUCCESS) is not a change; raw_state and legacy are those
+-- of the interval's first snapshot.
+--
 -- Method: the open intervals act as snapshot number 0 of each campaign and the new snapshots
 -- are numbered 1..n in time order (n <= 126: the build cuts chunks so). One hash aggregation
--- makes a group per contact and value (state, raw state, legacy flag) with its first and last
--- position, its row count and a bit mask of its positions. Most groups are one island of
--- consecutive snapshots (rows = last - first + 1): one interval, from its first snapshot's time
--- (or the open interval's valid_from) to the time of the snapshot after its last one (the
--- contact changed state or vanished), or open if its last one is the newest. A group with gaps
--- (the contact left the value and came back) is split into its runs of consecutive positions,
--- read off its mask. check_step.sql checks that no snapshot lists a contact twice (then each
--- group's rows are as many as the bits of its mask, and a contact's groups share no bit).
+-- makes a group per contact and raw value (state, raw state, legacy flag) with its first and
+-- last position, its row count and a bit mask of its positions (batch_raw_groups); a second,
+-- much smaller one merges the raw values of each contact and state (batch_groups), keeping the
+-- raw value of the first position. Most groups are one island of consecutive snapshots
+-- (rows = last - first + 1): one interval, from its first snapshot's time (or the open
+-- interval's valid_from) to the time of the snapshot after its last one (the contact changed
+-- state or vanished), or open if its last one is the newest. A group with gaps (the contact
+-- left the state and came back) is split into its runs of consecutive positions, read off its
+-- mask; each run takes the raw value whose mask has the run's first position. check_step.sql
+-- checks that no snapshot lists a contact twice (then each group's rows are as many as the
+-- bits of its mask, and a contact's groups share no bit).
 
 CREATE OR REPLACE TEMP TABLE batch_seq AS
 SELECT
@@ -35,7 +43,7 @@ SELECT
 FROM batch_snapshots
 WINDOW w AS (PARTITION BY campaign_id ORDER BY snapshot_time);
 
-CREATE OR REPLACE TEMP TABLE batch_groups AS
+CREATE OR REPLACE TEMP TABLE batch_raw_groups AS
 WITH points AS (
     SELECT
         s.campaign_id,
@@ -82,6 +90,22 @@ SELECT
 FROM points
 GROUP BY campaign_id, contact_id, state, raw_state, legacy;
 
+CREATE OR REPLACE TEMP TABLE batch_groups AS
+SELECT
+    campaign_id,
+    contact_id,
+    state,
+    arg_min_null(raw_state, first_pos) AS raw_state,
+    arg_min_null(legacy, first_pos) AS legacy,
+    min(valid_from) AS valid_from,
+    arg_max_null(valid_to, last_pos) AS valid_to,
+    min(first_pos) AS first_pos,
+    max(last_pos) AS last_pos,
+    sum(n_rows) AS n_rows,
+    bit_or(mask) AS mask
+FROM batch_raw_groups
+GROUP BY campaign_id, contact_id, state;
+
 CREATE OR REPLACE TEMP TABLE batch_intervals AS
 WITH seq AS (
     -- each position's snapshot time and the next one's; position 0 (the open intervals) is
@@ -96,12 +120,10 @@ gapped AS (
         g.campaign_id,
         g.contact_id,
         g.state,
-        g.raw_state,
-        g.legacy,
         g.valid_from AS group_from,
         p.pos,
         p.pos - row_number() OVER (
-            PARTITION BY g.campaign_id, g.contact_id, g.state, g.raw_state, g.legacy
+            PARTITION BY g.campaign_id, g.contact_id, g.state
             ORDER BY p.pos
         ) AS island
     FROM batch_groups AS g
@@ -114,14 +136,12 @@ runs AS (
         campaign_id,
         contact_id,
         state,
-        raw_state,
-        legacy,
         any_value(group_from) AS group_from,
         min(pos) AS first_pos,
         max(pos) AS last_pos,
         count(*) AS n_rows
     FROM gapped
-    GROUP BY campaign_id, contact_id, state, raw_state, legacy, island
+    GROUP BY campaign_id, contact_id, state, island
 )
 SELECT
     campaign_id, contact_id, state, raw_state, legacy, valid_from, valid_to, first_pos,
@@ -133,8 +153,8 @@ SELECT
     r.campaign_id,
     r.contact_id,
     r.state,
-    r.raw_state,
-    r.legacy,
+    v.raw_state,
+    v.legacy,
     CASE WHEN r.first_pos = 0 THEN r.group_from ELSE f.snapshot_time END AS valid_from,
     l.next_time AS valid_to,
     r.first_pos,
@@ -142,7 +162,12 @@ SELECT
     r.n_rows
 FROM runs AS r
 JOIN seq AS f ON f.campaign_id = r.campaign_id AND f.pos = r.first_pos
-JOIN seq AS l ON l.campaign_id = r.campaign_id AND l.pos = r.last_pos;
+JOIN seq AS l ON l.campaign_id = r.campaign_id AND l.pos = r.last_pos
+JOIN batch_raw_groups AS v
+    ON v.campaign_id = r.campaign_id
+    AND v.contact_id = r.contact_id
+    AND v.state = r.state
+    AND (v.mask >> CAST(r.first_pos AS HUGEINT)) & 1 = 1;
 
 -- The open intervals that go on unchanged (the same value since the same time, still in the
 -- newest snapshot: an island from pos 0 that stays open) are kept as they are; the others end.

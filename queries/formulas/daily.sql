@@ -29,13 +29,13 @@ COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and
 -- nothing.
 CREATE OR REPLACE MACRO day_counts(ends, since := NULL, campaigns := NULL, enabled := true) AS TABLE
 WITH h AS (
-    SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
+    SELECT campaign_id, contact_id, state, valid_from, valid_to
     FROM history_closed
     WHERE enabled
         AND valid_to > coalesce(since, '-infinity'::TIMESTAMPTZ)
         AND (campaigns IS NULL OR list_contains(campaigns, campaign_id))
     UNION ALL
-    SELECT campaign_id, contact_id, state, legacy, valid_from, valid_to
+    SELECT campaign_id, contact_id, state, valid_from, valid_to
     FROM history_open
     WHERE enabled AND (campaigns IS NULL OR list_contains(campaigns, campaign_id))
 )
@@ -61,8 +61,11 @@ SELECT
     count(*) FILTER (WHERE m.first_sent_at <= d.snapshot_time) AS reached_sent,
     count(*) FILTER (WHERE m.first_delivered_at <= d.snapshot_time) AS reached_delivered,
     count(*) FILTER (WHERE m.first_read_at <= d.snapshot_time) AS reached_read,
-    count(*) FILTER (WHERE h.legacy) AS legacy_mapped
+    -- rows of the snapshot in the legacy state: counted at publication from each row's raw text
+    -- (the history keeps only an interval's first raw value)
+    coalesce(any_value(g.legacy_rows), 0) AS legacy_mapped
 FROM query_table(ends) AS d
+LEFT JOIN snapshot_log AS g ON g.snapshot_id = d.snapshot_id
 LEFT JOIN h
     ON h.campaign_id = d.campaign_id
     AND h.valid_from <= d.snapshot_time

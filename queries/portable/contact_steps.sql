@@ -10,9 +10,12 @@
 --                      snapshots of the campaign, all in this state (raw text or the legacy flag
 --                      may change inside a run; a gap starts a new run)
 --   previous_run_start the run_start of its previous row (for a move: when the old state began)
---   interval_start / interval_ends   the state history's interval (state, raw text and legacy
---                      flag unchanged over consecutive snapshots): where this row's interval
---                      began, and whether this row is its last (next_time is then its end)
+--   interval_start / interval_ends   the state history's interval, which is the run (history
+--                      is kept on states: a change of raw text or of the legacy flag inside a
+--                      state is not a change): where this row's interval began, and whether
+--                      this row is its last (next_time is then its end)
+--   run_raw_state / run_legacy   the raw text and legacy flag of the run's first snapshot (what
+--                      the state history keeps of the raw text)
 --   furthest_rank      the highest catalog funnel_rank of its rows up to this one (0..3): the
 --                      furthest funnel stage it ever reached
 --   in_state_seconds   seconds from run_start to this snapshot; moved_after_seconds: from
@@ -42,12 +45,8 @@ neighbours AS (
         *,
         lag(snapshot_time) OVER w AS last_time,
         lag(state) OVER w AS last_state,
-        lag(raw_state) OVER w AS last_raw_state,
-        lag(legacy) OVER w AS last_legacy,
         lead(snapshot_time) OVER w AS following_time,
         lead(state) OVER w AS following_state,
-        lead(raw_state) OVER w AS following_raw_state,
-        lead(legacy) OVER w AS following_legacy,
         max(funnel_rank) OVER (
             PARTITION BY campaign_id, contact_id
             ORDER BY snapshot_time
@@ -61,16 +60,10 @@ flagged AS (
         *,
         coalesce(last_time = previous_time, false) AS listed_before,
         NOT coalesce(last_time = previous_time, false) OR last_state <> state AS starts_run,
-        NOT coalesce(last_time = previous_time, false)
-            OR last_state <> state
-            OR last_raw_state IS DISTINCT FROM raw_state
-            OR last_legacy <> legacy AS starts_interval,
         next_time IS NULL
             OR following_time IS NULL
             OR following_time <> next_time
-            OR following_state <> state
-            OR following_raw_state IS DISTINCT FROM raw_state
-            OR following_legacy <> legacy AS interval_ends
+            OR following_state <> state AS interval_ends
     FROM neighbours
 ),
 runs AS (
@@ -85,13 +78,20 @@ runs AS (
             PARTITION BY campaign_id, contact_id
             ORDER BY snapshot_time
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ) AS previous_run_start,
-        max(CASE WHEN starts_interval THEN snapshot_time END) OVER (
-            PARTITION BY campaign_id, contact_id
-            ORDER BY snapshot_time
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS interval_start
+        ) AS previous_run_start
     FROM flagged
+),
+firsts AS (
+    SELECT
+        *,
+        first_value(raw_state) OVER v AS run_raw_state,
+        first_value(legacy) OVER v AS run_legacy
+    FROM runs
+    WINDOW v AS (
+        PARTITION BY campaign_id, contact_id, run_start
+        ORDER BY snapshot_time
+        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    )
 )
 SELECT
     campaign_id,
@@ -103,6 +103,8 @@ SELECT
     state,
     raw_state,
     legacy,
+    run_raw_state,
+    run_legacy,
     category,
     funnel_rank,
     furthest_rank,
@@ -110,7 +112,7 @@ SELECT
     last_state,
     run_start,
     previous_run_start,
-    interval_start,
+    run_start AS interval_start,
     interval_ends,
     date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', snapshot_time)
         - date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', run_start)
@@ -118,4 +120,4 @@ SELECT
     date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', snapshot_time)
         - date_diff('second', TIMESTAMPTZ '1970-01-01 00:00:00+00', previous_run_start)
         AS moved_after_seconds
-FROM runs
+FROM firsts

@@ -4,10 +4,11 @@
 --
 -- State columns (initial .. other) are exclusive counts that sum to contacts (the catalog's 12
 -- states and other). Two funnels, never confused:
---   current_sent / current_delivered / current_read   contacts whose CURRENT state has reached
---       the stage (catalog funnel_rank >= 1, 2, 3): sent + delivered + read + delivery failed
+--   now_reached_sent / now_reached_delivered / now_reached_read   (the funnel NOW) contacts
+--       whose CURRENT state has reached the stage (catalog funnel_rank >= 1, 2, 3): sent + delivered + read + delivery failed
 --       (+ legacy mapped to sent); delivered + read; read
---   reached_sent / reached_delivered / reached_read   contacts whose FURTHEST stage EVER reached,
+--   reached_sent / reached_delivered / reached_read   (the funnel EVER) contacts whose FURTHEST
+--       stage EVER reached,
 --       up to this snapshot, is at least that (a contact now Removed that once Read counts)
 -- pending, excluded: by catalog category. legacy_mapped: rows in the legacy Successfully
 -- Submitted state (mapped). stuck_in_progress / stuck_retry_scheduled: contacts in that state
@@ -32,9 +33,9 @@ SELECT
     count(*) FILTER (WHERE k.state = 'removed') AS removed,
     count(*) FILTER (WHERE k.state = 'canceled_by_admin') AS canceled_by_admin,
     count(*) FILTER (WHERE k.state = 'other') AS other,
-    count(*) FILTER (WHERE k.funnel_rank >= 1) AS current_sent,
-    count(*) FILTER (WHERE k.funnel_rank >= 2) AS current_delivered,
-    count(*) FILTER (WHERE k.funnel_rank >= 3) AS current_read,
+    count(*) FILTER (WHERE k.funnel_rank >= 1) AS now_reached_sent,
+    count(*) FILTER (WHERE k.funnel_rank >= 2) AS now_reached_delivered,
+    count(*) FILTER (WHERE k.funnel_rank >= 3) AS now_reached_read,
     count(*) FILTER (WHERE k.furthest_rank >= 1) AS reached_sent,
     count(*) FILTER (WHERE k.furthest_rank >= 2) AS reached_delivered,
     count(*) FILTER (WHERE k.furthest_rank >= 3) AS reached_read,

@@ -1,6 +1,7 @@
 -- state_history: the compact state history, up to the range's last day.
--- One row = one contact of one campaign in one state (state, raw state and legacy flag
--- unchanged) over [valid_from, valid_to). Grain: campaign_id, contact_id, valid_from.
+-- One row = one contact of one campaign in one state over [valid_from, valid_to): a change of
+-- raw text or of the legacy flag inside a state is not a change; raw_state and legacy are those
+-- of the interval's first snapshot. Grain: campaign_id, contact_id, valid_from.
 -- Input: contact_steps. As the warehouse's view state_history (tables history_closed, valid_to
 -- set, and history_open, valid_to NULL: what `build --from-spark` loads).
 --
@@ -12,8 +13,8 @@ SELECT
     campaign_id,
     contact_id,
     state,
-    raw_state,
-    legacy,
+    run_raw_state AS raw_state,
+    run_legacy AS legacy,
     interval_start AS valid_from,
     next_time AS valid_to
 FROM contact_steps

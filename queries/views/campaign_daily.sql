@@ -5,8 +5,10 @@
 -- The day D row uses the campaign's last complete snapshot of D (a day in tz: midnight to
 -- midnight local time, 23 or 25 hours across a DST change) and history up to that snapshot.
 -- State columns (initial .. other) are exclusive counts that sum to contacts; reached_* are the
--- cumulative funnel with the furthest stage reached (see funnel.sql); rates are NULL on a zero
--- denominator. *_change = this day's value minus the previous row's, i.e. the state at the end
+-- funnel EVER (furthest stage reached up to the snapshot) and now_reached_* the funnel NOW (the
+-- state counts rolled up by the catalog's funnel_rank: now_reached_sent = sent + delivered + read
+-- + delivery_failed, now_reached_delivered = delivered + read, now_reached_read = read; see
+-- funnel.sql); rates are NULL on a zero denominator. *_change = this day's value minus the previous row's, i.e. the state at the end
 -- of the day before (previous_day says which day that was; NULL on the campaign's first day).
 -- The view campaign_daily (no parentheses) uses the configured time zone. The build stores the
 -- counts of that zone's days in the table daily_state (day_counts over the days it redoes);
@@ -48,6 +50,12 @@ SELECT
     ratio(reached_delivered, reached_sent) AS delivery_rate,
     ratio(reached_read, reached_delivered) AS read_rate,
     ratio(reached_read, reached_sent) AS read_of_sent,
+    sent + delivered + read + delivery_failed AS now_reached_sent,
+    delivered + read AS now_reached_delivered,
+    read AS now_reached_read,
+    ratio(delivered + read, sent + delivered + read + delivery_failed) AS now_delivery_rate,
+    ratio(read, delivered + read) AS now_read_rate,
+    ratio(read, sent + delivered + read + delivery_failed) AS now_read_of_sent,
     sending_failed + error + delivery_failed AS failed,
     initial + in_progress + retry_scheduled AS pending,
     invalid_record + removed + canceled_by_admin AS excluded,
@@ -82,12 +90,18 @@ COMMENT ON COLUMN campaign_daily.day IS 'Calendar day in the time zone.';
 COMMENT ON COLUMN campaign_daily.snapshot_id IS 'The campaign''s last complete snapshot of the day.';
 COMMENT ON COLUMN campaign_daily.snapshot_time IS 'Its time (UTC instant).';
 COMMENT ON COLUMN campaign_daily.contacts IS 'Contacts in that snapshot; the 13 state columns sum to it.';
-COMMENT ON COLUMN campaign_daily.reached_sent IS 'Contacts that reached Sent up to then (furthest stage).';
+COMMENT ON COLUMN campaign_daily.reached_sent IS 'Funnel ever: contacts that reached Sent up to then (furthest stage).';
 COMMENT ON COLUMN campaign_daily.reached_delivered IS 'Contacts that reached Delivered up to then.';
 COMMENT ON COLUMN campaign_daily.reached_read IS 'Contacts that reached Read up to then.';
 COMMENT ON COLUMN campaign_daily.delivery_rate IS 'reached_delivered / reached_sent; NULL if 0 sent.';
 COMMENT ON COLUMN campaign_daily.read_rate IS 'reached_read / reached_delivered; NULL if 0 delivered.';
 COMMENT ON COLUMN campaign_daily.read_of_sent IS 'reached_read / reached_sent; NULL if 0 sent.';
+COMMENT ON COLUMN campaign_daily.now_reached_sent IS 'Funnel now: contacts whose state at the snapshot is sent, delivered, read or delivery failed.';
+COMMENT ON COLUMN campaign_daily.now_reached_delivered IS 'Funnel now: contacts in delivered or read at the snapshot.';
+COMMENT ON COLUMN campaign_daily.now_reached_read IS 'Funnel now: contacts in read at the snapshot.';
+COMMENT ON COLUMN campaign_daily.now_delivery_rate IS 'now_reached_delivered / now_reached_sent; NULL if 0.';
+COMMENT ON COLUMN campaign_daily.now_read_rate IS 'now_reached_read / now_reached_delivered; NULL if 0.';
+COMMENT ON COLUMN campaign_daily.now_read_of_sent IS 'now_reached_read / now_reached_sent; NULL if 0.';
 COMMENT ON COLUMN campaign_daily.failed IS 'sending_failed + error + delivery_failed.';
 COMMENT ON COLUMN campaign_daily.pending IS 'initial + in_progress + retry_scheduled.';
 COMMENT ON COLUMN campaign_daily.excluded IS 'invalid_record + removed + canceled_by_admin.';

@@ -58,4 +58,4 @@ COMMENT ON COLUMN contact_state.category IS 'pending, in_funnel, failed, exclude
 COMMENT ON COLUMN contact_state.funnel_rank IS 'Funnel rank of the current state (0..3).';
 COMMENT ON COLUMN contact_state.furthest_rank IS 'Highest funnel rank ever reached up to the snapshot: 0 none, 1 Sent, 2 Delivered, 3 Read.';
 COMMENT ON COLUMN contact_state.furthest_stage IS 'sent, delivered, read, or NULL if it never reached Sent.';
-COMMENT ON COLUMN contact_state.state_since IS 'Time of the first snapshot that showed the contact in this state (and raw text).';
+COMMENT ON COLUMN contact_state.state_since IS 'Time of the first snapshot of the contact''s current interval in this state (a change of raw text does not start one).';

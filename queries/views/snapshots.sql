@@ -2,7 +2,8 @@
 -- One row = one contact in one snapshot. Grain: snapshot_id, contact_id. Parameters: none.
 --
 -- It is the compact history expanded back: a contact is in a snapshot when one of its history
--- intervals covers the snapshot's time (a test checks this equals the Parquet files). Snapshots
+-- intervals covers the snapshot's time (a test checks its states equal the Parquet files'; its
+-- raw_state and legacy are the interval's, from the interval's first snapshot). Snapshots
 -- the manifest does not list, and incomplete ones (snapshot_log.complete = false), are not in it.
 -- depends: formulas/state_history.sql
 CREATE OR REPLACE VIEW snapshots AS
@@ -32,8 +33,8 @@ COMMENT ON COLUMN snapshots.snapshot_id IS 'The snapshot (see snapshot_log).';
 COMMENT ON COLUMN snapshots.snapshot_time IS 'When the source said these states (UTC instant).';
 COMMENT ON COLUMN snapshots.contact_id IS 'The contact (mluvii identity id).';
 COMMENT ON COLUMN snapshots.state IS 'State code, or other for values the catalog does not know.';
-COMMENT ON COLUMN snapshots.raw_state IS 'The state text exactly as the source sent it.';
-COMMENT ON COLUMN snapshots.legacy IS 'True if the source said the legacy Successfully Submitted.';
+COMMENT ON COLUMN snapshots.raw_state IS 'The state text as the source sent it in the first snapshot of the contact''s interval in this state (history is kept on states; the store has every snapshot''s own text).';
+COMMENT ON COLUMN snapshots.legacy IS 'True if that first snapshot said the legacy Successfully Submitted.';
 COMMENT ON COLUMN snapshots.label IS 'The state''s UI label.';
 COMMENT ON COLUMN snapshots.category IS 'pending, in_funnel, failed, excluded or other.';
 COMMENT ON COLUMN snapshots.funnel_stage IS 'Funnel stage this state has reached: sent, delivered, read or NULL.';

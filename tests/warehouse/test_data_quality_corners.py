@@ -11,23 +11,23 @@ T5 11-04 10:00 (UTC, 2026). Raw states per snapshot (- = not listed):
   q5  Successfully Submitted x3            WA_SENT    WA_SENT    legacy flag only (11-03)
   q6  WA_SENT  WA_SENT       WA_SENT       -          -          vanishes for good (11-03)
 
-History intervals (state, from, to): q1 read T1-T2, delivered T2-T3, sent T3-; q2 read T1-T2,
-delivered T3-; q3 delivered(WA_DELIVERED) T1-T4, delivered(Delivered) T4-; q4 read T1-T2,
-delivered(WA_DELIVERED) T2-T4, delivered(Delivered) T4-; q5 sent(legacy) T1-T4, sent T4-;
-q6 sent T1-T4.
+History intervals (state, from, to; history is kept on states, so a change of raw text or of the
+legacy flag inside a state is no new interval): q1 read T1-T2, delivered T2-T3, sent T3-; q2 read
+T1-T2, delivered T3-; q3 delivered T1-; q4 read T1-T2, delivered T2-; q5 sent (legacy: its first
+snapshot's raw text) T1-; q6 sent T1-T4.
 
 went_backwards (an interval starting on the day, in a state ranked below the best earlier one):
   11-01  none: every interval is the contact's first
   11-02  q1 (delivered@T2 after read; sent@T3 after read), q2 (delivered@T3, read before the gap),
          q4 (delivered@T2 after read): 3, example q1 with its first move, read -> delivered
-  11-03  q4 only (delivered(Delivered)@T4, read before: the new raw text counts as a new move,
-         from delivered); q3 never read, q5 stays at Sent: 1, delivered -> delivered
+  11-03  none: q3 and q4 only change raw text (WA_DELIVERED -> Delivered), q5 its legacy flag
   11-04  none (nothing changed at T5)
 vanished (an interval ending on the day with no interval of the contact starting then):
   11-02  q2 (read ends at T2, back only at T3); q1 and q4 moved at T2/T3: 1, q2
   11-03  q6 (sent ends at T4); q3, q4, q5 continue at T4: 1, q6
-legacy_mapped: q5 on 11-01 and 11-02 (its legacy interval covers T1..T3), not on 11-03 (T4 shows
-WA_SENT).
+legacy_mapped: the contacts whose interval began in the legacy state: q5 on every day (its one
+sent interval began with Successfully Submitted). The exact legacy rows of each snapshot are
+snapshot_log.legacy_rows (3 at T1..T3, 0 at T4 and T5).
 """
 
 from __future__ import annotations
@@ -87,8 +87,19 @@ def test_history_is_as_worked_out(corners: Config) -> None:
         ("q2", "read", utc(T1), utc(T2)),
         ("q2", "delivered", utc(T3), None),
         ("q4", "read", utc(T1), utc(T2)),
-        ("q4", "delivered", utc(T2), utc(T4)),
-        ("q4", "delivered", utc(T4), None),
+        ("q4", "delivered", utc(T2), None),
+    ]
+    # the interval keeps its first snapshot's raw text
+    assert [(c, s, r) for c, s, r, _, _ in got if c in ("q3", "q5")] == [
+        ("q3", "delivered", "WA_DELIVERED"),
+        ("q5", "sent", "Successfully Submitted"),
+    ]
+    assert query(corners, "SELECT legacy_rows FROM snapshot_log ORDER BY snapshot_time") == [
+        (1,),
+        (1,),
+        (1,),
+        (0,),
+        (0,),
     ]
 
 
@@ -108,14 +119,16 @@ def test_backwards_twice_and_back_after_vanishing(corners: Config) -> None:
 
 def test_raw_text_and_legacy_flag_changes(corners: Config) -> None:
     assert findings(corners, "2026-11-03") == {
-        "went_backwards": (1, "q4", "e.g. delivered -> delivered"),
         "vanished": (1, "q6", "listed in a snapshot, missing from the next one"),
+        "legacy_mapped": (1, "q5", "Successfully Submitted counted as sent"),
     }
 
 
 def test_quiet_day_and_default_day(corners: Config) -> None:
-    assert findings(corners, "2026-11-04") == {}
-    assert query(corners, "SELECT count(*) FROM data_quality") == [(0,)]
+    assert findings(corners, "2026-11-04") == {
+        "legacy_mapped": (1, "q5", "Successfully Submitted counted as sent"),
+    }
+    assert query(corners, "SELECT count(*) FROM data_quality") == [(1,)]
 
 
 def delivered_not_read(config: Config, day: str) -> list[tuple[str, datetime, int]]:
@@ -131,10 +144,11 @@ def delivered_not_read(config: Config, day: str) -> list[tuple[str, datetime, in
 
 def test_report_contacts_at_the_newest_and_an_older_snapshot(corners: Config) -> None:
     # 11-04: T5 is Q's newest snapshot (the contacts are history_open's)
+    # (the raw text Delivered at T4 does not restart the time in state: since T1 and T2)
     assert delivered_not_read(corners, "2026-11-04") == [
+        ("q3", utc(T1), 72 * 60),
+        ("q4", utc(T2), 48 * 60),
         ("q2", utc(T3), 44 * 60),
-        ("q3", utc(T4), 24 * 60),
-        ("q4", utc(T4), 24 * 60),
     ]
     # 11-02: T3, an older snapshot (read from the whole history)
     assert delivered_not_read(corners, "2026-11-02") == [

@@ -445,6 +445,7 @@ def test_stuck_contacts(tenant: Config) -> None:
             "in_state_since": utc(S1),
             "last_seen_at": utc(S3),
             "minutes_in_state": 1590.0,
+            "seconds_in_state": 1590 * 60,
         }
     ]
     # exactly the threshold is not "longer than" it
