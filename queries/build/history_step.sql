@@ -17,7 +17,9 @@
 -- History is kept on states, not on raw text: an interval changes only when the state (the
 -- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
 -- CALL_IN_PROGRESS, WA_SENT / legacy SUCCESS) is not a change; raw_state and legacy are those
--- of the interval's first snapshot.
+-- of the interval's first snapshot. The one exception is other: two values the catalog does not
+-- know (raw text with case and spaces folded) are not known to be one state, so each keeps its
+-- own intervals (history_key: the state, or for other its folded raw text).
 --
 -- Method: the open intervals act as snapshot number 0 of each campaign and the new snapshots
 -- are numbered 1..n in time order (n <= 126: the build cuts chunks so). One hash aggregation
@@ -51,6 +53,11 @@ WITH points AS (
         r.state,
         r.raw_state,
         coalesce(r.legacy, false) AS legacy,
+        CASE
+            WHEN r.state = 'other'
+                THEN 'other:' || lower(regexp_replace(trim(r.raw_state), '\s+', ' ', 'g'))
+            ELSE r.state
+        END AS history_key,
         s.pos,
         s.snapshot_time AS t,
         s.next_time
@@ -67,6 +74,11 @@ WITH points AS (
         h.state,
         h.raw_state,
         h.legacy,
+        CASE
+            WHEN h.state = 'other'
+                THEN 'other:' || lower(regexp_replace(trim(h.raw_state), '\s+', ' ', 'g'))
+            ELSE h.state
+        END AS history_key,
         0 AS pos,
         h.valid_from AS t,
         f.first_time AS next_time
@@ -81,6 +93,7 @@ SELECT
     state,
     raw_state,
     legacy,
+    history_key,
     min(t) AS valid_from,
     arg_max_null(next_time, pos) AS valid_to,
     min(pos) AS first_pos,
@@ -88,13 +101,14 @@ SELECT
     count(*) AS n_rows,
     bit_or(CAST(1 AS HUGEINT) << CAST(pos AS HUGEINT)) AS mask
 FROM points
-GROUP BY campaign_id, contact_id, state, raw_state, legacy;
+GROUP BY campaign_id, contact_id, state, raw_state, legacy, history_key;
 
 CREATE OR REPLACE TEMP TABLE batch_groups AS
 SELECT
     campaign_id,
     contact_id,
     state,
+    history_key,
     arg_min_null(raw_state, first_pos) AS raw_state,
     arg_min_null(legacy, first_pos) AS legacy,
     min(valid_from) AS valid_from,
@@ -104,7 +118,7 @@ SELECT
     sum(n_rows) AS n_rows,
     bit_or(mask) AS mask
 FROM batch_raw_groups
-GROUP BY campaign_id, contact_id, state;
+GROUP BY campaign_id, contact_id, state, history_key;
 
 CREATE OR REPLACE TEMP TABLE batch_intervals AS
 WITH seq AS (
@@ -120,10 +134,11 @@ gapped AS (
         g.campaign_id,
         g.contact_id,
         g.state,
+        g.history_key,
         g.valid_from AS group_from,
         p.pos,
         p.pos - row_number() OVER (
-            PARTITION BY g.campaign_id, g.contact_id, g.state
+            PARTITION BY g.campaign_id, g.contact_id, g.history_key
             ORDER BY p.pos
         ) AS island
     FROM batch_groups AS g
@@ -136,12 +151,13 @@ runs AS (
         campaign_id,
         contact_id,
         state,
+        history_key,
         any_value(group_from) AS group_from,
         min(pos) AS first_pos,
         max(pos) AS last_pos,
         count(*) AS n_rows
     FROM gapped
-    GROUP BY campaign_id, contact_id, state, island
+    GROUP BY campaign_id, contact_id, state, history_key, island
 )
 SELECT
     campaign_id, contact_id, state, raw_state, legacy, valid_from, valid_to, first_pos,
@@ -166,7 +182,7 @@ JOIN seq AS l ON l.campaign_id = r.campaign_id AND l.pos = r.last_pos
 JOIN batch_raw_groups AS v
     ON v.campaign_id = r.campaign_id
     AND v.contact_id = r.contact_id
-    AND v.state = r.state
+    AND v.history_key = r.history_key
     AND (v.mask >> CAST(r.first_pos AS HUGEINT)) & 1 = 1;
 
 -- The open intervals that go on unchanged (the same value since the same time, still in the

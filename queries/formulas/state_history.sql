@@ -2,7 +2,9 @@
 -- over a time interval [valid_from, valid_to). History is kept on states, not on raw text: a
 -- change of raw text inside one state (letter case, spaces, CALLING / CALL_IN_PROGRESS, WA_SENT /
 -- legacy SUCCESS) neither ends an interval nor starts one; raw_state and legacy are those of the
--- interval's first snapshot (the store keeps every snapshot's raw text).
+-- interval's first snapshot (the store keeps every snapshot's raw text). Except in other: two
+-- values the catalog does not know (case and spaces folded) are two intervals, since nothing says
+-- they are one state; so the unknown values' findings count each value's rows and contacts.
 -- Grain: campaign_id, contact_id, valid_from. Parameters: none.
 --
 -- valid_from is the time of the first snapshot that showed the contact so; valid_to is the time

@@ -112,7 +112,7 @@ def test_a_snapshot_removed_since_the_job_rebuilds_its_campaign(spark: Any, tmp_
     run_job(spark, Store(config.data_dir), str(out), Params.of(config, None, None))
     # retention removes R's first snapshot (older than 2 days on Nov 4) after the job ran
     keep_two_days = replace(config, retention=RetentionConfig(snapshots_days=2))
-    apply_retention(keep_two_days, Console.silent(), parse_as_of("2026-11-04T00:00:00Z"))
+    apply_retention(keep_two_days, Console.silent(), parse_as_of("2026-11-04T00:00:00Z", "UTC"))
     expected = full_build_copy(config, tmp_path)
     result, _ = load(config, out)
     assert stored_tables_differences(expected, warehouse_paths(config)[0]) == {}
