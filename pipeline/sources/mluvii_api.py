@@ -5,11 +5,16 @@ Rules (see ``/work/shared/reference/mluvii-api.md``):
 - The token comes from ``POST /login/connect/token`` (form, ``client_credentials``). It is cached
   and a new one is asked for ``token_margin`` seconds before it expires (there is no refresh token).
 - Redirects are never followed: the API answers a missing or expired token with a redirect to its
-  login page. A 3xx, a 401 or an HTML body is an auth failure: the client gets a new token once and
+  login page. A 3xx, a 401 or the HTML login page is an auth failure: the client gets a new token once and
   repeats the request; a second auth failure is an ``ApiAuthError``.
 - Only transient failures are retried: connect/read errors, timeouts, a cut-off or unparsable body,
-  429, 502, 503, 504. The wait is capped exponential backoff with jitter, at least ``Retry-After``
-  (seconds or an HTTP date); a ``Retry-After`` above ``max_retry_after`` fails at once instead.
+  429, 502, 503, 504, a maintenance page (HTML that is not the login page, or a 503 with HTML),
+  up to ``max_attempts`` in all; and HTTP 500 on a GET (the vendor's generic error) up to
+  ``retries_500`` more times. The wait is capped exponential backoff with jitter, at least
+  ``Retry-After`` (seconds or an HTTP date); a ``Retry-After`` above ``max_retry_after`` fails at
+  once instead. Maintenance pages until the last attempt give ``ApiMaintenance``.
+- Identities are paged with offset/limit until an empty page; a short page is not the end (the
+  API may cap ``limit``), the next offset is where the page ended.
 - Every request has connect and read timeouts and a limit on the whole response (a server that
   trickles bytes), and the run has a total deadline.
 - The client id, the secret and the token never appear in a log line, an error or a repr: errors
@@ -35,6 +40,7 @@ from pipeline.sources.api_errors import (
     ApiAuthError,
     ApiDeadlineExceeded,
     ApiError,
+    ApiMaintenance,
     ApiRetryAfterTooLong,
     ClientStats,
     _AuthFailure,
@@ -92,6 +98,9 @@ class MluviiClient:
         self.stats = ClientStats()
         #: Called before each wait between attempts with (request, reason, seconds): progress.
         self.on_wait: Callable[[str, str, float], None] | None = None
+        #: Called once with what the client learnt of the API (its real page size).
+        self.on_notice: Callable[[str], None] | None = None
+        self.served_page_size: int | None = None  # identities per page, once a page followed
         self._http = httpx.Client(
             base_url=api.base_url.rstrip("/"),
             follow_redirects=False,
@@ -141,13 +150,17 @@ class MluviiClient:
         return data
 
     def identity_pages(self, campaign_id: str) -> Iterator[list[Any]]:
-        """A campaign's identities (contacts), page by page (offset/limit until a short page).
+        """A campaign's identities (contacts), page by page, until the API answers an empty page.
 
-        Items are passed on as the API sent them; the caller decides what a bad item means.
+        A short page is not the end: the API may serve fewer than asked for (a maximum page size
+        of its own, unknown and undocumented), so the next offset is where the page ended. The
+        page size the API really serves is said once per client (``on_notice``). Items are
+        passed on as the API sent them; the caller decides what a bad item means.
         """
         path = f"{CAMPAIGNS_PATH}/{campaign_id}/identities"
         limit = self.api.page_size
         offset = 0
+        previous: list[Any] = []
         while True:
             page = self.get_json(path, params={"offset": offset, "limit": limit})
             if not isinstance(page, list):
@@ -156,10 +169,34 @@ class MluviiClient:
                     f"identities, got {type(page).__name__}. Nothing from this campaign was used.",
                     path=path,
                 )
-            yield page
-            if len(page) < limit:
+            if not page:
                 return
-            offset += limit
+            if len(page) > limit or (previous and page[0] == previous[0]):
+                raise ApiError(
+                    f"GET {path}?offset={offset}&limit={limit}: the API does not page as "
+                    f"expected ({len(page)} identities, or the same ones again: is offset "
+                    "ignored?). Nothing from this campaign was used.",
+                    path=path,
+                )
+            if previous:
+                self._learn_page_size(len(previous), limit)
+            yield page
+            previous = page
+            offset += len(page)
+
+    def _learn_page_size(self, served: int, limit: int) -> None:
+        """A full page was followed by another one: ``served`` is what the API serves per page."""
+        if self.served_page_size is not None:
+            return
+        self.served_page_size = served
+        if served < limit:
+            message = (
+                f"the API serves at most {served:,} identities per page (asked for {limit:,}, "
+                "api.page_size); paging on by what it sends"
+            )
+            log.info(message)
+            if self.on_notice is not None:
+                self.on_notice(message)
 
     def identities(self, campaign_id: str) -> list[Any]:
         """Every identity of a campaign in one list (for small campaigns and tests)."""
@@ -258,6 +295,7 @@ class MluviiClient:
         )
         status = response.status_code
         ctype = response.headers.get("content-type", "").lower()
+        html = "html" in ctype or body.lstrip()[:1] == b"<"
         if 300 <= status < 400:
             raise _AuthFailure(f"redirected (HTTP {status}) to the login page", status)
         if status == 401:
@@ -269,36 +307,39 @@ class MluviiClient:
                 path=path,
                 status=status,
             )
-        if status in TRANSIENT_STATUS:
+        if status in TRANSIENT_STATUS or status == 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
-            raise _Transient(f"HTTP {status}", status, retry_after)
+            maintenance = status == 503 and html
+            why = f"a maintenance page (HTTP {status})" if maintenance else f"HTTP {status}"
+            raise _Transient(why, status, retry_after, maintenance=maintenance)
         if status != 200:
             raise ApiError(
                 f"{what}: HTTP {status}, which is not retried. Nothing from this request was used.",
                 path=path,
                 status=status,
             )
-        if "html" in ctype or body.lstrip()[:1] == b"<":
-            raise _AuthFailure("answered with an HTML page (the login page?)", status)
+        if html:
+            if _is_login_page(body):
+                raise _AuthFailure("answered with the login page (HTML)", status)
+            raise _Transient("a maintenance page (HTML)", status, maintenance=True)
         try:
             return json.loads(body)
         except ValueError:
             raise _Transient("the body is not valid JSON (cut off?)", status) from None
 
     def _with_retries(self, what: str, attempt: Callable[[], Any]) -> Any:
+        """Try ``attempt`` until it succeeds or a limit is reached: ``max_attempts`` in all,
+        ``retries_500`` more after an HTTP 500; a maintenance page each time: ``ApiMaintenance``."""
         api = self.api
+        errors_500 = maintenance = 0  # HTTP 500s met, maintenance pages in a row
         for n in range(1, api.max_attempts + 1):
             try:
                 return attempt()
             except _Transient as exc:
-                if n == api.max_attempts:
-                    raise ApiError(
-                        f"{what}: failed {n} times, last: {exc.what}. Gave up; nothing from "
-                        "this request was used.",
-                        path=what,
-                        status=exc.status,
-                        attempts=n,
-                    ) from None
+                errors_500 += exc.status == 500
+                maintenance = maintenance + 1 if exc.maintenance else 0
+                if n == api.max_attempts or errors_500 > api.retries_500:
+                    raise self._gave_up(what, exc, n, maintenance) from None
                 if exc.retry_after is not None and exc.retry_after > api.max_retry_after:
                     raise ApiRetryAfterTooLong(
                         f"{what}: {exc.what} asking to wait {exc.retry_after:.0f} s (Retry-After), "
@@ -327,6 +368,26 @@ class MluviiClient:
                     self.on_wait(what, exc.what, wait)
                 self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _gave_up(what: str, exc: _Transient, attempts: int, maintenance: int) -> ApiError:
+        """The error after the last attempt: the maintenance one if the last attempts met
+        maintenance pages, else what the last attempt met."""
+        if maintenance:
+            return ApiMaintenance(
+                f"{what}: the API is down for maintenance (a maintenance page {maintenance} "
+                "time(s) in a row, with backoff). Nothing from this request was used; try again later.",
+                path=what,
+                status=exc.status,
+                attempts=attempts,
+            )
+        return ApiError(
+            f"{what}: failed {attempts} times, last: {exc.what}. Gave up; nothing from this "
+            "request was used.",
+            path=what,
+            status=exc.status,
+            attempts=attempts,
+        )
 
     def _backoff(self, attempt: int) -> float:
         """Capped exponential backoff with jitter: half fixed, half random."""
@@ -386,3 +447,9 @@ class MluviiClient:
         if time.monotonic() - started > limit:  # the last chunk came late: a trickle too
             raise _Transient(f"the response took longer than {limit:.0f} s (a trickling server)")
         return response, body
+
+
+def _is_login_page(body: bytes) -> bool:
+    """An HTML answer that asks for a password is the login page (an auth problem); any other
+    HTML page (a proxy's or the vendor's maintenance page) is a transient outage."""
+    return b"password" in body[:20_000].lower()
