@@ -27,6 +27,7 @@ import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -112,6 +113,7 @@ class MluviiClient:
             ),
             headers={"Accept": "application/json", "User-Agent": "campaign-reports"},
             transport=transport,
+            verify=_tls_context(),
         )
 
     def __repr__(self) -> str:
@@ -447,6 +449,13 @@ class MluviiClient:
         if time.monotonic() - started > limit:  # the last chunk came late: a trickle too
             raise _Transient(f"the response took longer than {limit:.0f} s (a trickling server)")
         return response, body
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certificate checks on), made once per process: loading the
+    CA store takes tens of milliseconds, and every export run makes a client."""
+    return httpx.create_ssl_context()
 
 
 def _is_login_page(body: bytes) -> bool:
