@@ -6,6 +6,7 @@ pull slower than the limit."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,17 @@ def test_a_pull_longer_than_the_limit_is_published_flagged(fake: FakeMluvii, dat
         "2026-11-28T06:00:01.000000Z",
     )
     assert "SLOW PULL: it took 1 s (api.slow_pull_minutes = 0.01)" in run.output
+
+
+# ----------------------------------------------------------------------- a larger campaign
+def test_a_campaign_of_more_than_10000_contacts_equals_the_tenant(data_dir: Path):
+    """Above 10,000 rows the times are parsed column-wise with the first value's format (the
+    fast path): every created and retry time still equals the tenant's."""
+    tenant = FakeTenant(seed=9, sizes=(10_500,), phone_campaign=False)
+    tenant.now = tenant.start + timedelta(hours=3)  # contacts in retry, with retry times
+    with FakeMluvii(tenant, client_id=CLIENT_ID, client_secret=SECRET) as fake:
+        run = run_export(fake, data_dir, page_size=5000)
+    assert run.summary.ok
+    [meta] = published(data_dir, 101)
+    assert meta.rows == 10_500
+    assert_equals_tenant(data_dir, meta, tenant)
