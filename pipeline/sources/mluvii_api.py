@@ -152,6 +152,7 @@ class MluviiClient(Retrying):
         limit = self.api.page_size
         offset = 0
         previous: list[Any] = []
+        repeats = 0  # pages in a row the same as the one before (a server ignoring offset)
         while True:
             page = self.get_json(path, params={"offset": offset, "limit": limit})
             if not isinstance(page, list):
@@ -162,11 +163,13 @@ class MluviiClient(Retrying):
                 )
             if not page:
                 return
-            if len(page) > limit or (previous and page[0] == previous[0]):
+            same = bool(previous) and page[0] == previous[0] and page[-1] == previous[-1]
+            repeats = repeats + 1 if same else 0  # once: a page's worth inserted in front
+            if len(page) > limit or repeats >= 3:
                 raise ApiError(
                     f"GET {path}?offset={offset}&limit={limit}: the API does not page as "
-                    f"expected ({len(page)} identities, or the same ones again: is offset "
-                    "ignored?). Nothing from this campaign was used.",
+                    f"expected (more identities than asked for, or the same page again and "
+                    "again: is offset ignored?). Nothing from this campaign was used.",
                     path=path,
                 )
             if previous:

@@ -68,6 +68,8 @@ class FaultPlan:
     page_cap: int | None = None
     #: Leave ``identityIds`` out of the campaign models (the list of one campaign's contacts).
     hide_identity_ids: bool = False
+    #: Answer every identities page from offset 0 (a server that ignores ``offset``).
+    ignore_offset: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()

@@ -347,6 +347,7 @@ class FakeMluvii:
                     if m.insert:
                         self.tenant.insert_contacts(cid, m.insert, position=m.position)
                 cap = self.faults.page_cap
+                offset = 0 if self.faults.ignore_offset else offset
                 return 200, self.tenant.page(cid, offset, min(limit, cap) if cap else limit)
         return 404, {"error": "not found"}
 

@@ -61,6 +61,18 @@ def test_a_silent_page_cap_still_pulls_every_contact(
     assert run.output.count(notice) == 1  # said once, not per page or per campaign
 
 
+def test_a_server_that_ignores_offset_fails_the_campaign_instead_of_looping(
+    fake: FakeMluvii, data_dir: Path
+):
+    fake.faults.ignore_offset = True
+    run = run_export(fake, data_dir, page_size=50)
+    r = run.result(101)
+    assert r.status == "failed" and "is offset ignored?" in str(r.error)
+    # the first page, then the same page three times more: stopped
+    assert offsets(fake, 101) == [0, 50, 100, 150]
+    assert not published(data_dir, 101)
+
+
 # ------------------------------------------------------------ contacts removed while paging
 def test_a_removal_during_paging_without_identity_ids_is_caught_and_pulled_again(
     fake: FakeMluvii, tenant: FakeTenant, data_dir: Path
