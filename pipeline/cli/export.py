@@ -86,9 +86,10 @@ def export(
     )
     problems = summary.problems()
     if problems:
+        # one line per problem (the first after "Error: "), also under --quiet
         raise PipelineError(
-            f"{len(problems)} of {len(summary.results)} campaign(s) failed or incomplete; the "
-            "others were exported:\n" + "\n".join(problems)
+            "\n".join(problems) + f" ({len(problems)} of {len(summary.results)} campaign(s) "
+            "failed or incomplete; the others were exported)"
         )
 
 
