@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from pipeline.cli.context import Context, pass_ctx
+from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.core.clock import now as wall_now
 from pipeline.core.errors import PipelineError
 
 
@@ -35,19 +36,39 @@ from pipeline.core.errors import PipelineError
     type=click.IntRange(1, 10_000),
     help="Identities per request (default: api.page_size, 1000). Example: --page-size 500",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Pull campaigns that finished before their last complete snapshot again (a new "
+    "snapshot; a published one never changes). Example: --campaign 327 --force",
+)
+@click.option(
+    "--as-of",
+    type=AsOf(),
+    help="Run as if the clock said this time (ISO-8601): snapshot times start there and move "
+    "on with the real time (to replay against a fake API). "
+    "Example: --as-of 2026-11-29T06:00:00+01:00",
+)
 @pass_ctx
 def export(
-    obj: Context, campaign_ids: tuple[str, ...], base_url: str | None, page_size: int | None
+    obj: Context,
+    campaign_ids: tuple[str, ...],
+    base_url: str | None,
+    page_size: int | None,
+    force: bool,
+    as_of: datetime | None,
 ) -> None:
     """Pull every contact of the tenant's WhatsApp campaigns from the mluvii API into the store.
 
     One snapshot per campaign (the time the pull started), published like an ingested file.
     The client id comes from api.client_id or CAMPAIGN_REPORTS_API_CLIENT_ID, the secret only
     from CAMPAIGN_REPORTS_API_CLIENT_SECRET. Campaigns that finished before their last complete
-    snapshot are skipped. A pull that looks inconsistent is repeated once, then published as
-    incomplete (kept out of reports). A failed campaign does not stop the others; the exit code
-    is 1 if any failed.
+    snapshot are skipped (--force pulls them again). A pull that looks inconsistent is repeated
+    once, then published as incomplete (kept out of reports). A failed campaign does not stop
+    the others; the exit code is 1 if any failed or was published incomplete, with one line per
+    such campaign (also under --quiet).
     """
+    from pipeline.core.clock import moving_clock
     from pipeline.store.export import run_export
 
     config = obj.config
@@ -56,11 +77,19 @@ def export(
     }
     if changes:
         config = dataclasses.replace(config, api=dataclasses.replace(config.api, **changes))
-    summary = run_export(config, obj.console, campaign_ids=list(campaign_ids) or None)
-    if not summary.ok:
+    summary = run_export(
+        config,
+        obj.console,
+        campaign_ids=list(campaign_ids) or None,
+        force=force,
+        clock=moving_clock(as_of) if as_of is not None else wall_now,
+    )
+    problems = summary.problems()
+    if problems:
+        # one line per problem (the first after "Error: "), also under --quiet
         raise PipelineError(
-            f"{summary.count('failed')} of {len(summary.results)} campaign(s) failed (see above); "
-            "the others were exported"
+            "\n".join(problems) + f" ({len(problems)} of {len(summary.results)} campaign(s) "
+            "failed or incomplete; the others were exported)"
         )
 
 
@@ -94,9 +123,23 @@ def export(
     "--fault",
     "faults",
     multiple=True,
-    type=click.Choice(["rate-limit", "server-errors", "login-redirect", "slow", "truncated"]),
-    help="Misbehave on purpose (repeatable): 429 with Retry-After, 503 bursts, a login redirect "
-    "mid-run, slow answers, cut-off JSON. Example: --fault rate-limit --fault slow",
+    type=click.Choice(
+        [
+            "rate-limit",
+            "server-errors",
+            "server-500",
+            "maintenance",
+            "login-redirect",
+            "slow",
+            "truncated",
+            "page-cap",
+            "no-identity-ids",
+        ]
+    ),
+    help="Misbehave on purpose (repeatable): 429 with Retry-After, 503 bursts, two HTTP 500, two "
+    "maintenance pages, a login redirect mid-run, slow answers, cut-off JSON, at most 500 "
+    "identities per page whatever is asked, campaigns without identityIds. "
+    "Example: --fault rate-limit --fault page-cap",
 )
 @pass_ctx
 def fake_api(

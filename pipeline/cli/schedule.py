@@ -93,8 +93,8 @@ def schedule(obj: Context) -> None:
 @click.option(
     "--as-of",
     type=AsOf(),
-    help="With --dry-run only: plan as if it were this time (ISO-8601). "
-    "Example: --as-of 2026-11-29T06:00:00+01:00",
+    help="Run (or with --dry-run, plan) as if the clock said this time (ISO-8601); it moves "
+    "on with the real time, to replay a schedule. Example: --as-of 2026-11-29T06:00:00+01:00",
 )
 @pass_ctx
 def run(
@@ -107,13 +107,12 @@ def run(
     come. Exits 1 if a job failed, or if a scheduler is already working on the data directory
     (it does the work itself; --wait waits for it). SIGTERM lets the running job finish.
     """
+    from pipeline.core.clock import moving_clock
     from pipeline.schedule.runner import Abandon, Scheduler, handle_signals, scheduler_lock
 
-    if as_of is not None and not dry_run:
-        raise click.UsageError("--as-of plans only: use it with --dry-run")
     scheduler = Scheduler(obj.config, obj.console, trigger="run", debug=obj.debug)
     if as_of is not None:
-        scheduler.clock = lambda: as_of
+        scheduler.clock = moving_clock(as_of)
     names = {j.name for j in scheduler.jobs}
     unknown = [n for n in only if n not in names]
     if unknown:
@@ -146,10 +145,15 @@ def run(
     if not records:
         obj.console.info("Nothing is due.")
     elif failed:
+        # one line per problem (each failed or incomplete campaign of an export gets its own),
+        # so that `run --quiet` under cron says what went wrong, and nothing else
+        lines = [
+            f"{_what(r)} failed: {problem}"
+            for r in failed
+            for problem in (r.detail.get("problems") or [r.error or "no detail"])
+        ]
         raise PipelineError(
-            f"{len(failed)} of {len(records)} run(s) failed: "
-            + ", ".join(_what(r) for r in failed)
-            + ". They are retried later; `campaign-reports status` shows the errors."
+            "\n".join(lines) + f" ({len(failed)} of {len(records)} run(s) failed; retried later)"
         )
     else:
         obj.console.info(f"{len(records)} run(s), all ok.")
@@ -228,6 +232,7 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     """The report of ``campaign-reports status``: the header, then the jobs, the latest runs
     and the data's freshness."""
     from pipeline.schedule.runner import lock_holder
+    from pipeline.store.loads import LoadLog
     from pipeline.store.runlog import RunLog
     from pipeline.store.snapshots import Store
 
@@ -245,6 +250,15 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     out += ["", "Jobs", *_job_lines(obj, runlog, records, as_of, tz)]
     if last:
         out += ["", f"Last {min(last, len(records))} run(s)", *_run_lines(records[-last:], tz)]
+    problems = LoadLog(config.data_dir).export_problems()
+    out += [
+        "",
+        f"Problems ({len(problems)}: campaigns whose latest export failed or is incomplete)",
+    ]
+    out += [
+        f"  PROBLEM campaign {c}: {what} (at {_local(parse_iso(at), tz)})"
+        for c, at, what in problems
+    ]
     out += ["", "Data freshness (latest complete snapshot of each campaign)"]
     out += _freshness_lines(freshness(Store(config.data_dir)), as_of, tz)
     return out

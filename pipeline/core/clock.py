@@ -7,13 +7,22 @@ lock notes, the store's records). Times from outside (files, the API) are parsed
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
     """The current time in UTC. The only place that reads the wall clock."""
     return datetime.now(UTC)
+
+
+def moving_clock(start: datetime) -> Callable[[], datetime]:
+    """A clock that says ``start`` now and moves on with real (monotonic) time: ``--as-of`` for
+    commands that run jobs (``run``, ``export``), so that a schedule can be replayed."""
+    began = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - began)
 
 
 def parse_as_of(text: str, tz: str) -> datetime:

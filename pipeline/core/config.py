@@ -82,10 +82,12 @@ class ApiConfig:
     request_timeout: float = 120.0  # seconds for a whole response (a trickling server)
     deadline: float = 3600.0  # seconds for a whole export run
     max_retry_after: float = 120.0  # a longer Retry-After fails instead of sleeping
-    max_attempts: int = 6  # per request, for transient failures
+    max_attempts: int = 6  # per request, for transient failures (maintenance pages included)
+    retries_500: int = 2  # a GET answered HTTP 500 is tried again this many times
     backoff_base: float = 0.5  # first retry wait (seconds), doubled each time
     backoff_max: float = 30.0  # cap of one wait
     token_margin: float = 120.0  # renew the token this many seconds before it expires
+    slow_pull_minutes: float = 10.0  # a campaign's pull longer than this is published flagged
 
     def client_secret(self, environ: dict[str, str] | None = None) -> Secret | None:
         value = (os.environ if environ is None else environ).get(API_SECRET_ENV)
@@ -373,6 +375,10 @@ def validate(cfg: Config) -> None:
         )
     if not cfg.api.base_url.startswith(("http://", "https://")):
         raise ConfigError(f"api.base_url {cfg.api.base_url!r} must start with https:// or http://")
+    if not 0 <= cfg.api.retries_500 <= 10:
+        raise ConfigError("api.retries_500 must be between 0 and 10")
+    if cfg.api.slow_pull_minutes <= 0:
+        raise ConfigError("api.slow_pull_minutes must be more than 0")
     if cfg.memory_limit and not MEMORY_LIMIT.fullmatch(cfg.memory_limit.strip()):
         raise ConfigError(
             f"memory_limit {cfg.memory_limit!r}: give a size such as 1.5GB, 800MB or 4GiB"

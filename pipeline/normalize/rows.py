@@ -21,7 +21,7 @@ from pipeline.core.clock import iso_utc
 from pipeline.core.config import PHONE_KEY_ENV, Config
 from pipeline.core.errors import IngestError
 from pipeline.normalize.phones import hmac_phones, normalise_phone
-from pipeline.normalize.times import parse_time, parse_time_column, parse_time_text
+from pipeline.normalize.times import parse_time_column, parse_time_text
 
 #: The one rule for campaign ids (they become part of paths and partition values).
 CAMPAIGN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -320,6 +320,11 @@ def api_rows(
         pl.col("state"), legacy_state=config.legacy_state, aliases=config.states.aliases
     )
     tz = config.timezone
+    # Times column by column, as for files (parse_time_column: parse_time's result, faster).
+    times = [
+        parse_time_column(frame.get_column(src), tz).alias(dest)
+        for src, dest in (("created", "created"), ("retryScheduledDate", "retry_scheduled"))
+    ]
     return (
         frame.lazy()
         .select(
@@ -330,10 +335,11 @@ def api_rows(
             state.alias("state"),
             pl.col("state").alias("raw_state"),
             legacy.alias("legacy"),
-            parse_time(pl.col("created"), tz).alias("created"),
+            pl.lit(None, UTC_US).alias("created"),
             pl.col("retryCount").cast(pl.Int32, strict=False).alias("retry_count"),
-            parse_time(pl.col("retryScheduledDate"), tz).alias("retry_scheduled"),
+            pl.lit(None, UTC_US).alias("retry_scheduled"),
             pl.lit(None, pl.String).alias("phone_hash"),
         )
         .collect()
+        .with_columns(times)
     )

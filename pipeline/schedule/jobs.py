@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.console import Console
 from pipeline.core.errors import ScheduleError
@@ -58,6 +59,7 @@ class JobContext:
     stop: StopFlag
     runlog: RunLog
     session: dict[str, Any]  # shared by the runs of one scheduler process
+    clock: Callable[[], datetime] = wall_now  # the scheduler's clock (``run --as-of`` moves it)
 
     @property
     def job(self) -> Job:
@@ -178,7 +180,9 @@ def run_ingest(ctx: JobContext) -> JobResult:
 
 
 def run_export(ctx: JobContext) -> JobResult:
-    summary = stage("export")(ctx.config, ctx.console)
+    """Export every WhatsApp campaign; a failed or incomplete campaign fails the run (one
+    ``; ``-separated line each in its error), which the scheduler retries."""
+    summary = stage("export")(ctx.config, ctx.console, clock=ctx.clock)
     published = [r for r in summary.results if r.status == "published"]
     result = JobResult(
         rows=sum(r.contacts for r in published),
@@ -189,10 +193,12 @@ def run_export(ctx: JobContext) -> JobResult:
             "campaigns": len(summary.results),
             "failed": [r.campaign_id for r in summary.results if r.status == "failed"],
             "incomplete": [r.campaign_id for r in published if not r.complete],
+            "slow_pull": [r.campaign_id for r in published if r.slow_pull],
         },
     )
     if not summary.ok:
-        result.error = "; ".join(r.line() for r in summary.results if r.status == "failed")
+        result.error = "; ".join(summary.problems())
+        result.detail["problems"] = summary.problems()
     return result
 
 

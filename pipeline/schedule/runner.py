@@ -238,6 +238,7 @@ class Scheduler:
             stop=self.stop,
             runlog=self.runlog,
             session=self.session,
+            clock=self.clock,
         )
         status, error, result = "ok", None, JobResult()
         self.stop.running = f"{due.job.name} ({due.key})"

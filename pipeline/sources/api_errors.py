@@ -35,14 +35,26 @@ class ApiDeadlineExceeded(ApiError):
     """The export run's total deadline (``api.deadline``) has passed."""
 
 
-class _Transient(Exception):
-    """Internal: a failure worth another attempt."""
+class ApiMaintenance(ApiError):
+    """The API kept answering with a maintenance page (HTML, or HTTP 503 with HTML)."""
 
-    def __init__(self, what: str, status: int | None = None, retry_after: float | None = None):
+
+class _Transient(Exception):
+    """Internal: a failure worth another attempt (``maintenance``: a maintenance page)."""
+
+    def __init__(
+        self,
+        what: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        *,
+        maintenance: bool = False,
+    ):
         super().__init__(what)
         self.what = what
         self.status = status
         self.retry_after = retry_after
+        self.maintenance = maintenance
 
 
 class _AuthFailure(Exception):

@@ -5,11 +5,16 @@ Rules (see ``/work/shared/reference/mluvii-api.md``):
 - The token comes from ``POST /login/connect/token`` (form, ``client_credentials``). It is cached
   and a new one is asked for ``token_margin`` seconds before it expires (there is no refresh token).
 - Redirects are never followed: the API answers a missing or expired token with a redirect to its
-  login page. A 3xx, a 401 or an HTML body is an auth failure: the client gets a new token once and
+  login page. A 3xx, a 401 or the HTML login page is an auth failure: the client gets a new token once and
   repeats the request; a second auth failure is an ``ApiAuthError``.
 - Only transient failures are retried: connect/read errors, timeouts, a cut-off or unparsable body,
-  429, 502, 503, 504. The wait is capped exponential backoff with jitter, at least ``Retry-After``
-  (seconds or an HTTP date); a ``Retry-After`` above ``max_retry_after`` fails at once instead.
+  429, 502, 503, 504, a maintenance page (HTML that is not the login page, or a 503 with HTML),
+  up to ``max_attempts`` in all; and HTTP 500 on a GET (the vendor's generic error) up to
+  ``retries_500`` more times. The wait is capped exponential backoff with jitter, at least
+  ``Retry-After`` (seconds or an HTTP date); a ``Retry-After`` above ``max_retry_after`` fails at
+  once instead. Maintenance pages until the last attempt give ``ApiMaintenance``.
+- Identities are paged with offset/limit until an empty page; a short page is not the end (the
+  API may cap ``limit``), the next offset is where the page ended.
 - Every request has connect and read timeouts and a limit on the whole response (a server that
   trickles bytes), and the run has a total deadline.
 - The client id, the secret and the token never appear in a log line, an error or a repr: errors
@@ -22,6 +27,7 @@ import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -35,12 +41,11 @@ from pipeline.sources.api_errors import (
     ApiAuthError,
     ApiDeadlineExceeded,
     ApiError,
-    ApiRetryAfterTooLong,
-    ClientStats,
     _AuthFailure,
     _Transient,
     parse_retry_after,
 )
+from pipeline.sources.retries import Retrying
 
 log = logging.getLogger("campaign_reports.api")
 
@@ -48,7 +53,7 @@ TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
 CAMPAIGNS_PATH = "/api/v1/Campaigns"
 
 
-class MluviiClient:
+class MluviiClient(Retrying):
     """A synchronous client for the parts of the mluvii API the export needs.
 
     ``sleep`` (waits between attempts), ``token_clock`` (monotonic seconds, for the token's
@@ -79,19 +84,16 @@ class MluviiClient:
                 "no API client secret: set CAMPAIGN_REPORTS_API_CLIENT_SECRET in the environment "
                 "(it is never read from the config file)"
             )
-        self.api = api
+        super().__init__(api, sleep=sleep, rng=rng)
         self._client_id = client_id
         self._secret = client_secret
-        self._sleep = sleep
         self._token_clock = token_clock
         self._wall_clock = wall_clock
-        self._rng = rng or random.Random()
         self._token: str | None = None
         self._token_expires = 0.0
-        self._deadline = time.monotonic() + api.deadline
-        self.stats = ClientStats()
-        #: Called before each wait between attempts with (request, reason, seconds): progress.
-        self.on_wait: Callable[[str, str, float], None] | None = None
+        #: Called once with what the client learnt of the API (its real page size).
+        self.on_notice: Callable[[str], None] | None = None
+        self.served_page_size: int | None = None  # identities per page, once a page followed
         self._http = httpx.Client(
             base_url=api.base_url.rstrip("/"),
             follow_redirects=False,
@@ -103,6 +105,7 @@ class MluviiClient:
             ),
             headers={"Accept": "application/json", "User-Agent": "campaign-reports"},
             transport=transport,
+            verify=_tls_context(),
         )
 
     def __repr__(self) -> str:
@@ -117,9 +120,6 @@ class MluviiClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def restart_deadline(self) -> None:
-        self._deadline = time.monotonic() + self.api.deadline
 
     # ------------------------------------------------------------------------------- endpoints
     def campaigns(self) -> list[dict[str, Any]]:
@@ -141,13 +141,18 @@ class MluviiClient:
         return data
 
     def identity_pages(self, campaign_id: str) -> Iterator[list[Any]]:
-        """A campaign's identities (contacts), page by page (offset/limit until a short page).
+        """A campaign's identities (contacts), page by page, until the API answers an empty page.
 
-        Items are passed on as the API sent them; the caller decides what a bad item means.
+        A short page is not the end: the API may serve fewer than asked for (a maximum page size
+        of its own, unknown and undocumented), so the next offset is where the page ended. The
+        page size the API really serves is said once per client (``on_notice``). Items are
+        passed on as the API sent them; the caller decides what a bad item means.
         """
         path = f"{CAMPAIGNS_PATH}/{campaign_id}/identities"
         limit = self.api.page_size
         offset = 0
+        previous: list[Any] = []
+        repeats = 0  # pages in a row the same as the one before (a server ignoring offset)
         while True:
             page = self.get_json(path, params={"offset": offset, "limit": limit})
             if not isinstance(page, list):
@@ -156,10 +161,36 @@ class MluviiClient:
                     f"identities, got {type(page).__name__}. Nothing from this campaign was used.",
                     path=path,
                 )
-            yield page
-            if len(page) < limit:
+            if not page:
                 return
-            offset += limit
+            same = bool(previous) and page[0] == previous[0] and page[-1] == previous[-1]
+            repeats = repeats + 1 if same else 0  # once: a page's worth inserted in front
+            if len(page) > limit or repeats >= 3:
+                raise ApiError(
+                    f"GET {path}?offset={offset}&limit={limit}: the API does not page as "
+                    f"expected (more identities than asked for, or the same page again and "
+                    "again: is offset ignored?). Nothing from this campaign was used.",
+                    path=path,
+                )
+            if previous:
+                self._learn_page_size(len(previous), limit)
+            yield page
+            previous = page
+            offset += len(page)
+
+    def _learn_page_size(self, served: int, limit: int) -> None:
+        """A full page was followed by another one: ``served`` is what the API serves per page."""
+        if self.served_page_size is not None:
+            return
+        self.served_page_size = served
+        if served < limit:
+            message = (
+                f"the API serves at most {served:,} identities per page (asked for {limit:,}, "
+                "api.page_size); paging on by what it sends"
+            )
+            log.info(message)
+            if self.on_notice is not None:
+                self.on_notice(message)
 
     def identities(self, campaign_id: str) -> list[Any]:
         """Every identity of a campaign in one list (for small campaigns and tests)."""
@@ -258,6 +289,7 @@ class MluviiClient:
         )
         status = response.status_code
         ctype = response.headers.get("content-type", "").lower()
+        html = "html" in ctype or body.lstrip()[:1] == b"<"
         if 300 <= status < 400:
             raise _AuthFailure(f"redirected (HTTP {status}) to the login page", status)
         if status == 401:
@@ -269,69 +301,25 @@ class MluviiClient:
                 path=path,
                 status=status,
             )
-        if status in TRANSIENT_STATUS:
+        if status in TRANSIENT_STATUS or status == 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock())
-            raise _Transient(f"HTTP {status}", status, retry_after)
+            maintenance = status == 503 and html
+            why = f"a maintenance page (HTTP {status})" if maintenance else f"HTTP {status}"
+            raise _Transient(why, status, retry_after, maintenance=maintenance)
         if status != 200:
             raise ApiError(
                 f"{what}: HTTP {status}, which is not retried. Nothing from this request was used.",
                 path=path,
                 status=status,
             )
-        if "html" in ctype or body.lstrip()[:1] == b"<":
-            raise _AuthFailure("answered with an HTML page (the login page?)", status)
+        if html:
+            if _is_login_page(body):
+                raise _AuthFailure("answered with the login page (HTML)", status)
+            raise _Transient("a maintenance page (HTML)", status, maintenance=True)
         try:
             return json.loads(body)
         except ValueError:
             raise _Transient("the body is not valid JSON (cut off?)", status) from None
-
-    def _with_retries(self, what: str, attempt: Callable[[], Any]) -> Any:
-        api = self.api
-        for n in range(1, api.max_attempts + 1):
-            try:
-                return attempt()
-            except _Transient as exc:
-                if n == api.max_attempts:
-                    raise ApiError(
-                        f"{what}: failed {n} times, last: {exc.what}. Gave up; nothing from "
-                        "this request was used.",
-                        path=what,
-                        status=exc.status,
-                        attempts=n,
-                    ) from None
-                if exc.retry_after is not None and exc.retry_after > api.max_retry_after:
-                    raise ApiRetryAfterTooLong(
-                        f"{what}: {exc.what} asking to wait {exc.retry_after:.0f} s (Retry-After), "
-                        f"more than api.max_retry_after = {api.max_retry_after:.0f} s. Stopped "
-                        "instead of waiting; try again later.",
-                        path=what,
-                        status=exc.status,
-                        attempts=n,
-                    ) from None
-                wait = self._backoff(n)
-                if exc.retry_after is not None:
-                    wait = max(wait, exc.retry_after)
-                remaining = self._deadline - time.monotonic()
-                if wait >= remaining:
-                    raise ApiDeadlineExceeded(
-                        f"{what}: {exc.what}, and waiting {wait:.1f} s would pass the run's "
-                        f"deadline (api.deadline = {api.deadline:g} s). Stopped.",
-                        path=what,
-                        status=exc.status,
-                        attempts=n,
-                    ) from None
-                log.debug("%s: %s (attempt %d); waiting %.2f s", what, exc.what, n, wait)
-                self.stats.retries += 1
-                self.stats.waits.append(wait)
-                if self.on_wait is not None:
-                    self.on_wait(what, exc.what, wait)
-                self._sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _backoff(self, attempt: int) -> float:
-        """Capped exponential backoff with jitter: half fixed, half random."""
-        cap = min(self.api.backoff_max, self.api.backoff_base * 2 ** (attempt - 1))
-        return cap / 2 + self._rng.uniform(0, cap / 2)
 
     def _send(
         self, method: str, url: str, *, what: str, **kwargs: Any
@@ -386,3 +374,16 @@ class MluviiClient:
         if time.monotonic() - started > limit:  # the last chunk came late: a trickle too
             raise _Transient(f"the response took longer than {limit:.0f} s (a trickling server)")
         return response, body
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (certificate checks on), made once per process: loading the
+    CA store takes tens of milliseconds, and every export run makes a client."""
+    return httpx.create_ssl_context()
+
+
+def _is_login_page(body: bytes) -> bool:
+    """An HTML answer that asks for a password is the login page (an auth problem); any other
+    HTML page (a proxy's or the vendor's maintenance page) is a transient outage."""
+    return b"password" in body[:20_000].lower()

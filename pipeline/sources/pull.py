@@ -3,7 +3,8 @@
 Offset paging over data that changes can repeat contacts (a contact inserted in front of the
 cursor) or skip them (one removed). ``pull_campaign`` deduplicates by id and counts the repeats,
 then fetches the campaign again and compares its ``identityIds`` with the pulled ids (the
-re-count). The rows stay text here; ``pipeline.normalize.rows.api_rows`` normalises them.
+re-count); where the API does not give ``identityIds`` it pages the ids a second time and
+compares the two passes instead. Either way the pull says which check it passed. The rows stay text here; ``pipeline.normalize.rows.api_rows`` normalises them.
 """
 
 from __future__ import annotations
@@ -38,13 +39,17 @@ IDENTITY_SCHEMA: dict[str, Any] = {
 class Pull:
     """One pull of a campaign's identities, deduplicated and checked."""
 
-    snapshot_time: datetime
+    snapshot_time: datetime  # when the pull started
     frame: pl.DataFrame  # one row per contact id (the last one seen), API fields as text
     rows_received: int
     duplicates: int
     missing_ids: int  # rows without an id (cannot be kept)
     recount: int | None  # len(identityIds) after the pull; None if the API does not give it
     recount_differs: bool
+    #: How the pulled ids were checked: ``identity_ids`` (the campaign's list after the pull)
+    #: or ``second_pass`` (the API has no list: the ids paged again and compared).
+    verified_by: str = "identity_ids"
+    finished: datetime | None = None  # when the pull and its check ended
 
     @property
     def consistent(self) -> bool:
@@ -56,7 +61,12 @@ class Pull:
             parts.append(f"{self.duplicates:,} contacts came twice")
         if self.missing_ids:
             parts.append(f"{self.missing_ids:,} rows had no id")
-        if self.recount_differs:
+        if self.recount_differs and self.verified_by == "second_pass":
+            parts.append(
+                f"paging the ids again gave {self.recount:,} contacts, not the same as the "
+                f"{self.frame.height:,} pulled (contacts added or removed during the pull)"
+            )
+        elif self.recount_differs:
             parts.append(
                 f"the campaign lists {self.recount:,} contacts after the pull, "
                 f"{self.frame.height:,} were pulled or the ids differ"
@@ -108,8 +118,46 @@ def pull_campaign(
     progress: Callable[[str], None],
 ) -> Pull:
     """Pull every identity of a campaign (offset/limit paging) and check the pull: repeats,
-    rows without an id, and the campaign's ``identityIds`` after the pull (the re-count)."""
+    rows without an id, and the ids against the campaign's ``identityIds`` after the pull (the
+    re-count) or, when the API does not give them, against a second pass over the pages."""
     snapshot_time = clock()
+    frame, received = _page_all(client, cid, progress)
+    has_id = pl.col("id").is_not_null() & (pl.col("id") != "")
+    missing = frame.filter(~has_id).height
+    frame = frame.filter(has_id)
+    unique = frame.unique(subset="id", keep="last", maintain_order=True)
+    duplicates = frame.height - unique.height
+    ids = recount_ids(client, cid)
+    verified_by = "identity_ids"
+    if isinstance(ids, list):
+        listed = pl.Series("id", [str(i).strip() for i in ids], dtype=pl.String).unique()
+    else:
+        log.debug("campaign %s: no identityIds in the campaign model; paging the ids again", cid)
+        verified_by = "second_pass"
+        again, _ = _page_all(client, cid, progress)
+        listed = again.filter(has_id).get_column("id")
+        duplicates += listed.len() - listed.unique().len()  # a repeat in either pass
+        listed = listed.unique()
+    recount = listed.len()
+    pulled = unique.get_column("id")
+    differs = recount != unique.height or not bool(pulled.is_in(listed.implode()).all())
+    return Pull(
+        snapshot_time=snapshot_time,
+        frame=unique,
+        rows_received=received,
+        duplicates=duplicates,
+        missing_ids=missing,
+        recount=recount,
+        recount_differs=differs,
+        verified_by=verified_by,
+        finished=clock(),
+    )
+
+
+def _page_all(
+    client: MluviiClient, cid: str, progress: Callable[[str], None]
+) -> tuple[pl.DataFrame, int]:
+    """Every page of a campaign's identities as one frame of text columns, and the row count."""
     frames = []
     received = 0
     for n, page in enumerate(client.identity_pages(cid), start=1):
@@ -120,30 +168,7 @@ def pull_campaign(
     frame = (pl.concat(frames) if frames else identities_frame([])).with_columns(
         pl.col("id").str.strip_chars()
     )
-    has_id = pl.col("id").is_not_null() & (pl.col("id") != "")
-    missing = frame.filter(~has_id).height
-    frame = frame.filter(has_id)
-    unique = frame.unique(subset="id", keep="last", maintain_order=True)
-    duplicates = frame.height - unique.height
-    ids = recount_ids(client, cid)
-    recount: int | None = None
-    differs = False
-    if isinstance(ids, list):
-        listed = pl.Series("id", [str(i).strip() for i in ids], dtype=pl.String).unique()
-        recount = listed.len()
-        pulled = unique.get_column("id")
-        differs = recount != unique.height or not bool(pulled.is_in(listed.implode()).all())
-    else:
-        log.debug("campaign %s: no identityIds in the campaign model; no re-count", cid)
-    return Pull(
-        snapshot_time=snapshot_time,
-        frame=unique,
-        rows_received=received,
-        duplicates=duplicates,
-        missing_ids=missing,
-        recount=recount,
-        recount_differs=differs,
-    )
+    return frame, received
 
 
 def recount_ids(client: MluviiClient, cid: str) -> Any:

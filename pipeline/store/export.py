@@ -9,9 +9,12 @@ For each WhatsApp campaign (or the ones asked for):
 3. Check the pull: offset paging over data that changes can repeat contacts (a contact inserted
    in front of the cursor) or skip them (one removed). Contacts are deduplicated by id and the
    repeats counted; the campaign is then fetched again and its ``identityIds`` compared with the
-   pulled ids (the re-count). A pull with repeats or a different re-count is done once more; if
-   that one is inconsistent too, the snapshot is published with ``complete = false``: it is kept
-   out of reports, and the report says so.
+   pulled ids (the re-count), or, when the API gives no ``identityIds``, the ids are paged a
+   second time and compared (``verified_by``). A pull with repeats or a different re-count is
+   done once more; if that one is inconsistent too, the snapshot is published with
+   ``complete = false`` and its ``reason``: it is kept out of reports, and the export's exit code
+   says so. A pull that took longer than ``api.slow_pull_minutes`` is published with
+   ``slow_pull``; ``pull_started`` and ``pull_finished`` are recorded for every pull.
 4. Normalise with the project's one normaliser (``pipeline.normalize.rows.api_rows``): unknown
    state values become ``other`` with their raw text.
 5. Publish it under the store's lock, held only for the publication (one Delta commit per
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +40,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.normalize.rows import api_rows
 from pipeline.normalize.suppression import drop_suppressed
 from pipeline.normalize.times import parse_time_text
-from pipeline.sources.api_errors import ApiAuthError, ApiError
+from pipeline.sources.api_errors import ApiAuthError, ApiError, ApiMaintenance
 from pipeline.sources.mluvii_api import MluviiClient
 from pipeline.sources.pull import (
     SOURCE,
@@ -48,6 +50,7 @@ from pipeline.sources.pull import (
     pull_campaign,
     whatsapp_campaigns,
 )
+from pipeline.store.export_results import CampaignResult, ExportSummary
 from pipeline.store.loads import LoadLog
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
@@ -60,99 +63,6 @@ PUBLISH_WAIT = 600.0
 
 class ExportError(PipelineError):
     """A campaign could not be exported; the others go on."""
-
-
-@dataclass
-class CampaignResult:
-    campaign_id: str
-    name: str
-    status: str  # published | already_present | skipped | failed
-    contacts: int = 0
-    pulls: int = 0
-    duplicates: int = 0
-    complete: bool = True
-    other_rows: int = 0
-    unknown_states: dict[str, int] = field(default_factory=dict)
-    snapshot: SnapshotMeta | None = None
-    reason: str = ""
-    error: PipelineError | None = None
-
-    def load_record(self) -> dict[str, Any]:
-        """This campaign's line in the load log (``pipeline.store.loads``)."""
-        return {
-            "source": SOURCE,
-            "input": f"api:campaign/{self.campaign_id}",
-            "status": {"published": "ok", "already_present": "ok"}.get(self.status, self.status),
-            "outcome": self.status,
-            "rows_loaded": self.contacts,
-            "duplicates": self.duplicates,
-            "complete": self.complete,
-            "other_rows": self.other_rows,
-            "published": [self.snapshot.snapshot_id]
-            if self.snapshot is not None and self.status == "published"
-            else [],
-            "error": str(self.error) if self.error else (self.reason or None),
-        }
-
-    def line(self) -> str:
-        head = f"campaign {self.campaign_id} ({self.name})"
-        if self.status == "failed":
-            return f"{head}: FAILED. {self.error or self.reason}"
-        if self.status == "skipped":
-            return f"{head}: skipped, {self.reason}"
-        text = f"{head}: {self.contacts:,} contacts"
-        if self.snapshot is not None:
-            text += f", snapshot {self.snapshot.snapshot_id} at {self.snapshot.snapshot_time[:19]}Z"
-        if self.status == "already_present":
-            text += " (already in the store)"
-        if self.pulls > 1:
-            text += f", {self.pulls} pulls"
-        if not self.complete:
-            text += (
-                f". INCOMPLETE: {self.reason}. Published but kept out of reports; the next "
-                "export will try again"
-            )
-        if self.unknown_states:
-            text += ". States the catalog does not know, kept as 'other': " + ", ".join(
-                f"{k!r} ({v:,})" for k, v in sorted(self.unknown_states.items())
-            )
-        return text
-
-
-@dataclass
-class ExportSummary:
-    results: list[CampaignResult] = field(default_factory=list)
-    requests: int = 0
-    token_requests: int = 0
-    retries: int = 0
-    seconds: float = 0.0
-
-    def count(self, status: str) -> int:
-        return sum(r.status == status for r in self.results)
-
-    @property
-    def contacts(self) -> int:
-        return sum(r.contacts for r in self.results if r.status in ("published", "already_present"))
-
-    @property
-    def ok(self) -> bool:
-        return self.count("failed") == 0
-
-    def text(self) -> str:
-        incomplete = sum(1 for r in self.results if r.status == "published" and not r.complete)
-        published = self.count("published")
-        return (
-            f"Export: {len(self.results)} campaign(s), {self.contacts:,} contacts, "
-            f"{published} snapshot(s) published"
-            + (f" ({incomplete} incomplete)" if incomplete else "")
-            + (
-                f", {self.count('already_present')} already present"
-                if self.count("already_present")
-                else ""
-            )
-            + f", {self.count('skipped')} skipped, {self.count('failed')} failed; "
-            f"{self.requests:,} requests ({self.retries} retried) in {self.seconds:.1f} s"
-        )
 
 
 def last_complete_times(store: Store) -> dict[str, datetime]:
@@ -181,9 +91,10 @@ class Exporter:
         self.console = console
         self.clock = clock
 
-    def run(self, campaign_ids: list[str] | None = None) -> ExportSummary:
+    def run(self, campaign_ids: list[str] | None = None, *, force: bool = False) -> ExportSummary:
         """Pull each campaign (without the store's lock: an ingest may run meanwhile), then
-        publish it under the lock, held only for the publication."""
+        publish it under the lock, held only for the publication. ``force``: pull finished
+        campaigns again too (a new snapshot; a published one never changes)."""
         started = time.monotonic()
         summary = ExportSummary()
         try:
@@ -191,6 +102,7 @@ class Exporter:
             self.client.on_wait = lambda what, why, wait: self.console.info(
                 f"  {what}: {why}; trying again in {wait:.1f} s"
             )
+            self.client.on_notice = self.console.info
             by_id = {str(c.get("id")): c for c in whatsapp_campaigns(self.client.campaigns())}
             with self.store.writer("export", wait=PUBLISH_WAIT) as writer:
                 writer.record_campaigns({cid: campaign_info(c) for cid, c in by_id.items()})
@@ -199,11 +111,11 @@ class Exporter:
             self.console.info(
                 f"Exporting {len(wanted)} WhatsApp campaign(s) from {self.config.api.base_url}"
             )
-            auth_broken: ApiAuthError | None = None
+            broken: ApiError | None = None
             for cid in wanted:
-                result = self._attempt(cid, by_id.get(cid), auth_broken, last_complete)
-                if isinstance(result.error, ApiAuthError):
-                    auth_broken = result.error
+                result = self._attempt(cid, by_id.get(cid), broken, last_complete, force)
+                if isinstance(result.error, ApiAuthError | ApiMaintenance):
+                    broken = result.error
                 if result.status not in ("published", "already_present"):
                     with self.store.writer("export", wait=PUBLISH_WAIT):
                         LoadLog(self.store.root).append(result.load_record())
@@ -222,29 +134,36 @@ class Exporter:
         self,
         cid: str,
         camp: dict[str, Any] | None,
-        auth_broken: ApiAuthError | None,
+        broken: ApiError | None,
         last_complete: dict[str, datetime],
+        force: bool,
     ) -> CampaignResult:
         if camp is None:
             why = f"campaign {cid} is not among the tenant's WhatsApp campaigns"
             return CampaignResult(cid, "?", "failed", error=ExportError(why))
-        if auth_broken is not None:
-            why = "not attempted: the API stopped accepting the credentials"
+        if broken is not None:
+            why = (
+                "not attempted: the API is down for maintenance"
+                if isinstance(broken, ApiMaintenance)
+                else "not attempted: the API stopped accepting the credentials"
+            )
             return CampaignResult(
                 cid, clean_text(camp.get("name")), "failed", error=ExportError(why)
             )
-        return self._one(cid, camp, last_complete)
+        return self._one(cid, camp, None if force else last_complete)
 
     def _one(
-        self, cid: str, camp: dict[str, Any], last_complete: dict[str, datetime]
+        self, cid: str, camp: dict[str, Any], last_complete: dict[str, datetime] | None
     ) -> CampaignResult:
+        """Pull one campaign (skipped if it finished before its last complete snapshot, unless
+        ``last_complete`` is None: a forced re-pull) and publish it."""
         name = clean_text(camp.get("name"))
         result = CampaignResult(cid, name, "failed")
         finished_text = camp.get("finished")
         finished = (
             parse_time_text(str(finished_text), self.config.timezone) if finished_text else None
         )
-        last = last_complete.get(cid)
+        last = last_complete.get(cid) if last_complete is not None else None
         if finished is not None and last is not None and finished < last:
             result.status = "skipped"
             result.reason = (
@@ -297,6 +216,7 @@ class Exporter:
                     "rows_received": pull.rows_received,
                     "duplicates": pull.duplicates,
                     "recount": pull.recount,
+                    "verified_by": pull.verified_by,
                     "complete": pull.consistent,
                     "erased_contacts_dropped": suppressed,
                 }
@@ -315,8 +235,17 @@ class Exporter:
         result.contacts = rows.height
         result.duplicates = pull.duplicates
         result.complete = pull.consistent
+        result.verified_by = pull.verified_by
         if not pull.consistent:
             result.reason = pull.problems()
+        finished = pull.finished or pull.snapshot_time
+        took = (finished - pull.snapshot_time).total_seconds() / 60
+        if took > self.config.api.slow_pull_minutes:
+            span = f"{took:.1f} min" if took >= 1 else f"{took * 60:.0f} s"
+            result.slow_pull = (
+                f"{span} (api.slow_pull_minutes = {self.config.api.slow_pull_minutes:g}); "
+                "contacts may have moved on while it was paged"
+            )
         return SnapshotMeta(
             snapshot_id=sid,
             campaign_id=cid,
@@ -331,6 +260,11 @@ class Exporter:
             duplicate_rows=pull.duplicates,
             quarantined_rows=pull.missing_ids,
             input=f"api:campaign/{cid}",
+            reason=result.reason,
+            verified_by=pull.verified_by,
+            pull_started=iso_utc(pull.snapshot_time),
+            pull_finished=iso_utc(finished),
+            slow_pull=bool(result.slow_pull),
         )
 
 
@@ -352,6 +286,7 @@ def run_export(
     client: MluviiClient | None = None,
     campaign_ids: list[str] | None = None,
     clock: Callable[[], datetime] = wall_now,
+    force: bool = False,
 ) -> ExportSummary:
     """Export every WhatsApp campaign (or ``campaign_ids``) into the store at ``config.data_dir``."""
     own = client is None
@@ -366,7 +301,7 @@ def run_export(
         client = MluviiClient(api, client_id=api.client_id, client_secret=secret)
     try:
         return Exporter(client, store or Store(config.data_dir), config, console, clock=clock).run(
-            campaign_ids
+            campaign_ids, force=force
         )
     except ApiError as exc:
         raise ExportError(f"{exc} Nothing was exported.") from None

@@ -73,3 +73,20 @@ class LoadLog:
         if (ident["path"], ident["size"], ident["mtime_ns"]) in exact:
             return False
         return loaded_at.get(ident["path"], -1.0) < path.stat().st_mtime
+
+    def export_problems(self) -> list[tuple[str, str, str]]:
+        """The API campaigns whose latest export attempt failed or was published incomplete:
+        (campaign id, when, what), oldest first. A later good attempt clears a campaign."""
+        latest: dict[str, dict[str, Any]] = {}
+        for r in self.records():
+            name = str(r.get("input") or "")
+            if r.get("source") == "api" and name.startswith("api:campaign/"):
+                latest[name.removeprefix("api:campaign/")] = r
+        out = []
+        for cid, r in latest.items():
+            if r.get("status") == "failed":
+                out.append((cid, str(r.get("at", "")), f"export failed: {r.get('error') or '?'}"))
+            elif r.get("complete") is False:
+                why = r.get("error") or "?"
+                out.append((cid, str(r.get("at", "")), f"published INCOMPLETE: {why}"))
+        return sorted(out, key=lambda p: p[1])

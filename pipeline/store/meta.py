@@ -54,6 +54,12 @@ class SnapshotMeta:
     quarantined_rows: int = 0
     input: str = ""
     published_at: str = ""
+    # API pulls only (``pipeline.store.export``); empty for files:
+    reason: str = ""  # why the snapshot is incomplete (empty when complete)
+    verified_by: str = ""  # the check its ids passed: identity_ids | second_pass
+    pull_started: str = ""  # ISO-8601 UTC: when the pull began (= snapshot_time)
+    pull_finished: str = ""  # ISO-8601 UTC: when the pull and its check ended
+    slow_pull: bool = False  # the pull took longer than api.slow_pull_minutes
 
     @property
     def time(self) -> datetime:

@@ -1,7 +1,8 @@
 """The fake mluvii API's misbehaviour on purpose: faults, contact mutations, and presets.
 
-A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, slow, stalled and
-trickling responses, login redirects, cut-off or invalid JSON, dropped connections) and changes a
+A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, maintenance
+pages, slow, stalled and trickling responses, login redirects, cut-off or invalid JSON, dropped
+connections, a silent cap on the page size, campaigns without ``identityIds``) and changes a
 campaign's contacts while a client pages (``Mutation``: contacts inserted or removed).
 """
 
@@ -17,6 +18,7 @@ FAULT_KINDS = (
     "status",  # answer ``status`` (with ``retry_after`` as Retry-After)
     "redirect",  # 302 to the login page, as for a missing token
     "html",  # 200 with the HTML login page
+    "maintenance",  # ``status`` (default 503) with an HTML maintenance page
     "revoke",  # every token issued so far stops working (then: the login redirect)
     "slow",  # wait ``delay`` seconds before answering
     "stall",  # answer nothing until the client hangs up (a timeout) or the server stops
@@ -62,6 +64,12 @@ class Mutation:
 class FaultPlan:
     faults: list[Fault] = field(default_factory=list)
     mutations: list[Mutation] = field(default_factory=list)
+    #: Serve at most this many identities per page, whatever ``limit`` asks (a silent cap).
+    page_cap: int | None = None
+    #: Leave ``identityIds`` out of the campaign models (the list of one campaign's contacts).
+    hide_identity_ids: bool = False
+    #: Answer every identities page from offset 0 (a server that ignores ``offset``).
+    ignore_offset: bool = False
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -115,4 +123,8 @@ PRESETS: dict[str, Callable[[FaultPlan], object]] = {
     "login-redirect": lambda p: p.add("revoke", path="identities", skip=4),
     "slow": lambda p: p.add("slow", delay=0.5, times=5),
     "truncated": lambda p: p.add("truncate", path="identities", times=2, skip=1),
+    "server-500": lambda p: p.add("status", status=500, times=2, skip=3),
+    "maintenance": lambda p: p.add("maintenance", times=2, skip=2),
+    "page-cap": lambda p: setattr(p, "page_cap", 500),
+    "no-identity-ids": lambda p: setattr(p, "hide_identity_ids", True),
 }

@@ -27,12 +27,17 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from pipeline.testing.faults import Fault, FaultPlan
-from pipeline.testing.tenant import FakeTenant
+from pipeline.testing.tenant import FakeCampaign, FakeTenant
 
 LOGIN_PAGE = (
     b"<!DOCTYPE html><html><head><title>mluvii - Login</title></head>"
     b"<body><form method='post'><input name='username'><input name='password' type='password'>"
     b"</form></body></html>"
+)
+MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html><html><head><title>mluvii - Maintenance</title></head>"
+    b"<body><h1>We will be back soon</h1><p>mluvii is down for scheduled maintenance.</p>"
+    b"</body></html>"
 )
 TOKEN_PATH = "/login/connect/token"
 
@@ -228,6 +233,10 @@ class FakeMluvii:
             req.entry.done(200, fault)
             h.reply(200, LOGIN_PAGE, ctype="text/html; charset=utf-8")
             return True
+        elif fault.kind == "maintenance":
+            req.entry.done(fault.status, fault)
+            h.reply(fault.status, MAINTENANCE_PAGE, ctype="text/html; charset=utf-8")
+            return True
         elif fault.kind == "revoke":
             self.revoke_tokens()
         return False
@@ -316,7 +325,7 @@ class FakeMluvii:
             return 405, {"error": "method not allowed"}
         parts = path.split("/")[3:]  # after /api/v1
         if parts == ["campaigns"]:
-            return 200, [c.model() for c in self.tenant.campaigns.values()]
+            return 200, [self._model(c) for c in self.tenant.campaigns.values()]
         if len(parts) >= 2 and parts[0] == "campaigns":
             try:
                 cid = int(parts[1])
@@ -325,7 +334,7 @@ class FakeMluvii:
             if cid not in self.tenant.campaigns:
                 return 404, {"error": "campaign not found"}
             if len(parts) == 2:
-                return 200, self.tenant.campaigns[cid].model()
+                return 200, self._model(self.tenant.campaigns[cid])
             if parts[2:] == ["identities"]:
                 try:
                     offset = int(params.get("offset", "0"))
@@ -337,8 +346,16 @@ class FakeMluvii:
                         self.tenant.remove_contacts(cid, m.remove, position=m.position)
                     if m.insert:
                         self.tenant.insert_contacts(cid, m.insert, position=m.position)
-                return 200, self.tenant.page(cid, offset, limit)
+                cap = self.faults.page_cap
+                offset = 0 if self.faults.ignore_offset else offset
+                return 200, self.tenant.page(cid, offset, min(limit, cap) if cap else limit)
         return 404, {"error": "not found"}
+
+    def _model(self, campaign: FakeCampaign) -> dict[str, Any]:
+        model = campaign.model()
+        if self.faults.hide_identity_ids:
+            del model["identityIds"]
+        return model
 
 
 class _Handler(BaseHTTPRequestHandler):

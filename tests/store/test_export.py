@@ -41,13 +41,15 @@ def test_full_export_equals_the_tenant(fake: FakeMluvii, tenant: FakeTenant, dat
         [meta] = published(data_dir, cid)
         assert meta.source == "api" and meta.complete and meta.duplicate_rows == 0
         assert_equals_tenant(data_dir, meta, tenant)
-    # requests: 1 token, 1 campaign list, per campaign its pages (a short one ends it) + re-count
-    pages = {"101": 3, "102": 13, "103": 1}
+    # requests: 1 token, 1 campaign list, per campaign its pages (an empty one ends it: 250 =
+    # 100 + 100 + 50 + 0, 1,200 = 12 x 100 + 0, 40 = 40 + 0) + the re-count
+    pages = {"101": 4, "102": 13, "103": 2}
     assert fake.token_requests == 1
     for cid, n in pages.items():
         got = fake.requests(f"/campaigns/{cid}/identities")
         assert len(got) == n
-        assert [int(r.params["offset"]) for r in got] == [100 * i for i in range(n)]
+        ends = {"101": 250, "102": 1200, "103": 40}  # the empty page is asked for after the last
+        assert [int(r.params["offset"]) for r in got] == [*range(0, ends[cid], 100), ends[cid]]
         assert {r.params["limit"] for r in got} == {"100"}
     assert s.requests == 1 + 1 + sum(pages.values()) + 3 == len(fake.log)
     assert "3 snapshot(s) published, 0 skipped, 0 failed" in run.output
@@ -58,7 +60,14 @@ def test_snapshot_time_is_when_the_pull_started(fake: FakeMluvii, data_dir: Path
     start = clock.t
     run_export(fake, data_dir, clock=clock)
     times = sorted(m.time for m in Store(data_dir).published())
-    assert times == [start, start + timedelta(seconds=1), start + timedelta(seconds=2)]
+    # the clock is read when each pull starts and when it ends (one step each)
+    assert times == [start, start + timedelta(seconds=2), start + timedelta(seconds=4)]
+    first = published(data_dir, 101)[0]
+    assert (first.pull_started, first.pull_finished) == (
+        "2026-11-28T06:00:00.000000Z",
+        "2026-11-28T06:00:01.000000Z",
+    )
+    assert first.verified_by == "identity_ids" and not first.slow_pull
     frame = snapshot_frame(data_dir, published(data_dir, 101)[0])
     assert frame.get_column("snapshot_time").unique().to_list() == [start]
 
@@ -176,11 +185,11 @@ def test_cli_export_progress_summary_and_exit_code(fake: FakeMluvii, data_dir: P
     for cid in ("101", "102", "103"):
         assert f"campaign {cid} (WhatsApp campaign {cid}): " in ok.stderr
     assert "Export: 3 campaign(s), 1,490 contacts, 3 snapshot(s) published" in ok.stderr
-    fake.faults.add("status", path="/campaigns/102/identities", status=500)
+    fake.faults.add("status", path="/campaigns/102/identities", status=500, times=3)
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=GUARD)
     assert bad.returncode == 1
     assert "campaign 102 (WhatsApp campaign 102): FAILED" in bad.stderr
-    assert "HTTP 500" in bad.stderr and "Error: 1 of 3 campaign(s) failed" in bad.stderr
+    assert "HTTP 500" in bad.stderr and "(1 of 3 campaign(s) failed or incomplete" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert len(published(data_dir, 101)) == 2 and len(published(data_dir, 102)) == 1
 
