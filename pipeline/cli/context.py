@@ -36,3 +36,17 @@ class AsOf(click.ParamType):
             self.fail(
                 f"{value!r} is not an ISO-8601 time, e.g. 2026-11-28T06:00:00+01:00", param, ctx
             )
+
+
+class CampaignId(click.ParamType):
+    """A campaign id from the command line: the same gate as ids from files and the API."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pipeline.core.names import UnsafeName, safe_name
+
+        try:
+            return safe_name("campaign id", str(value))
+        except UnsafeName as exc:
+            self.fail(str(exc), param, ctx)

@@ -20,11 +20,12 @@ from pipeline.core.catalog import state_exprs, state_exprs_for
 from pipeline.core.clock import iso_utc
 from pipeline.core.config import PHONE_KEY_ENV, Config
 from pipeline.core.errors import IngestError
+from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
 from pipeline.normalize.times import parse_time, parse_time_column, parse_time_text
 
-#: The one rule for campaign ids (they become part of paths and partition values).
-CAMPAIGN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: The one rule for campaign ids (they become part of paths and partition values): the gate's.
+CAMPAIGN_ID_RE = NAME_RE
 DUPLICATE = "duplicate row (same contact and state as an earlier row)"
 UTC_US = pl.Datetime("us", "UTC")
 _OPTIONAL = ("created", "retry_count", "retry_scheduled", "phone_hash")

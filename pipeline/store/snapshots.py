@@ -31,6 +31,7 @@ import polars as pl
 
 from pipeline.core.durable import file_lock
 from pipeline.core.errors import StoreError, StoreLocked
+from pipeline.core.names import safe_name
 from pipeline.store import table
 from pipeline.store.index import Index, replay
 from pipeline.store.meta import (
@@ -221,6 +222,8 @@ class Store:
         """Where a snapshot's file goes: in the Delta table, or beside it when incomplete."""
         day = snapshot_time.astimezone(UTC).date().isoformat()
         folder = table.TABLE_DIR if complete else INCOMPLETE_DIR
+        campaign_id = safe_name("campaign id", campaign_id)
+        snapshot_id = safe_name("snapshot id", snapshot_id)
         return f"{folder}/campaign_id={campaign_id}/snapshot_date={day}/{snapshot_id}.parquet"
 
     # ----------------------------------------------------------------------------------- writing
