@@ -230,6 +230,20 @@ class Writer:
         (the callers see to that: ``snapshots_sharing_files``)."""
         if not (replaced or removed or removed_quarantine):
             return
+        with self.store.removing(reason.split(" ")[0]):
+            self._commit_changes(
+                reason, replaced, removed, removed_quarantine, extra or {}, data_change
+            )
+
+    def _commit_changes(
+        self,
+        reason: str,
+        replaced: Sequence[Staged],
+        removed: Sequence[SnapshotMeta],
+        removed_quarantine: Sequence[str],
+        extra: dict[str, Any],
+        data_change: bool,
+    ) -> None:
         committed_at = iso_utc(now())
         published = self.store.published_ids()
         new_metas = [
@@ -247,7 +261,7 @@ class Writer:
             "replaced": [asdict(m) for m in new_metas],
             "removed": [m.snapshot_id for m in removed],
             "removed_quarantine": list(removed_quarantine),
-            **(extra or {}),
+            **extra,
         }
         prefix = f"{table.TABLE_DIR}/"
         complete = {m.path: m for m in new_metas if m.complete}
