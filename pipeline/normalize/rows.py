@@ -23,6 +23,7 @@ from pipeline.core.errors import IngestError
 from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
 from pipeline.normalize.times import parse_time, parse_time_column, parse_time_text
+from pipeline.sources.files import ROW_PROBLEM
 
 #: The one rule for campaign ids (they become part of paths and partition values): the gate's.
 CAMPAIGN_ID_RE = NAME_RE
@@ -107,7 +108,9 @@ def _blank(e: pl.Expr) -> pl.Expr:
 def _reason(text: dict[str, pl.Expr]) -> pl.Expr:
     """Why a row cannot be loaded (null for a good row); the first failed check wins."""
     return (
-        pl.when(_blank(pl.col("contact_id")))
+        pl.when(pl.col(ROW_PROBLEM).is_not_null())  # found by the reader (e.g. a float id)
+        .then(pl.col(ROW_PROBLEM))
+        .when(_blank(pl.col("contact_id")))
         .then(pl.lit("missing contact id"))
         .when(_blank(pl.col("state")))
         .then(pl.lit("missing state"))
@@ -135,6 +138,8 @@ def file_rows(
     normalised rows with ``reason``. Keeps the text of each time column (``<name>_text``) for
     the quarantine file."""
     tz = config.timezone
+    if ROW_PROBLEM not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEM))
     frame = frame.with_columns(
         campaign.alias("campaign_id"), snapshot_time.alias("snapshot_time_text")
     )
