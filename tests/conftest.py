@@ -58,7 +58,11 @@ def store_listing(data_dir: Path) -> dict[str, str]:
     out = {}
     for p in sorted(data_dir.rglob("*")):
         rel = p.relative_to(data_dir).as_posix()
-        if p.is_file() and rel != ".lock" and not rel.startswith((".staging", "logs/")):
+        if (
+            p.is_file()
+            and rel not in (".lock", ".readers.lock")
+            and not rel.startswith((".staging", "logs/"))
+        ):
             out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 

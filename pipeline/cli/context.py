@@ -50,3 +50,17 @@ class AsOf(click.ParamType):
                 param,
                 ctx,
             )
+
+
+class CampaignId(click.ParamType):
+    """A campaign id from the command line: the same gate as ids from files and the API."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pipeline.core.names import UnsafeName, safe_name
+
+        try:
+            return safe_name("campaign id", str(value))
+        except UnsafeName as exc:
+            self.fail(str(exc), param, ctx)

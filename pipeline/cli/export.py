@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.cli.context import AsOf, CampaignId, Context, pass_ctx
 from pipeline.core.clock import now as wall_now
 from pipeline.core.errors import PipelineError
 
@@ -24,6 +24,7 @@ from pipeline.core.errors import PipelineError
     "--campaign",
     "campaign_ids",
     multiple=True,
+    type=CampaignId(),
     help="Export only this campaign id (repeat for more). Default: every WhatsApp campaign. "
     "Example: --campaign 101 --campaign 102",
 )

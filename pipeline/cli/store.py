@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.context import AsOf, Context, pass_ctx
+from pipeline.cli.context import AsOf, CampaignId, Context, pass_ctx
 from pipeline.core.errors import PipelineError
 
 
@@ -23,6 +23,7 @@ from pipeline.core.errors import PipelineError
 @click.option(
     "--campaign",
     "campaign_id",
+    type=CampaignId(),
     help="Campaign id for every row (beats a column and the file name). Example: --campaign 1234",
 )
 @click.option(

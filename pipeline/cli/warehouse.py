@@ -83,8 +83,16 @@ def build(obj: Context, full: bool, from_spark: Path | None) -> None:
     show_default=True,
     help="Stop the query after this many seconds. Example: --timeout 300",
 )
+@click.option(
+    "--allow-store-read",
+    is_flag=True,
+    help="Also let the query read the snapshot table's files (nothing else outside the copy). "
+    "Example: --allow-store-read \"SELECT count(*) FROM read_parquet('data/snapshots/**/*.parquet')\"",
+)
 @pass_ctx
-def sql(obj: Context, query: str, fmt: str, max_rows: int, timeout: float) -> None:
+def sql(
+    obj: Context, query: str, fmt: str, max_rows: int, timeout: float, allow_store_read: bool
+) -> None:
     """Run an SQL query on the analyst copy of the warehouse (read-only).
 
     QUERY is the SQL text, or - to read it from standard input. Views such as funnel,
@@ -94,7 +102,9 @@ def sql(obj: Context, query: str, fmt: str, max_rows: int, timeout: float) -> No
     from pipeline.warehouse.analyst import run_query
 
     text = sys.stdin.read() if query == "-" else query
-    result = run_query(obj.config, text, max_rows=max_rows, timeout=timeout)
+    result = run_query(
+        obj.config, text, max_rows=max_rows, timeout=timeout, allow_store_read=allow_store_read
+    )
     out = sys.stdout
     if fmt == "csv":
         write_csv(result, out)

@@ -20,11 +20,13 @@ from pipeline.core.catalog import OTHER, state_exprs, state_exprs_for
 from pipeline.core.clock import iso_utc
 from pipeline.core.config import PHONE_KEY_ENV, Config
 from pipeline.core.errors import IngestError
+from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
 from pipeline.normalize.times import parse_time_column, parse_time_text
+from pipeline.sources.files import ROW_PROBLEM
 
-#: The one rule for campaign ids (they become part of paths and partition values).
-CAMPAIGN_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+#: The one rule for campaign ids (they become part of paths and partition values): the gate's.
+CAMPAIGN_ID_RE = NAME_RE
 DUPLICATE = "duplicate row (same contact and state as an earlier row)"
 UTC_US = pl.Datetime("us", "UTC")
 _OPTIONAL = ("created", "retry_count", "retry_scheduled", "phone_hash")
@@ -114,7 +116,9 @@ def _blank(e: pl.Expr) -> pl.Expr:
 def _reason(text: dict[str, pl.Expr], max_state_length: int) -> pl.Expr:
     """Why a row cannot be loaded (null for a good row); the first failed check wins."""
     return (
-        pl.when(_blank(pl.col("contact_id")))
+        pl.when(pl.col(ROW_PROBLEM).is_not_null())  # found by the reader (e.g. a float id)
+        .then(pl.col(ROW_PROBLEM))
+        .when(_blank(pl.col("contact_id")))
         .then(pl.lit("missing contact id"))
         .when(_blank(pl.col("state")))
         .then(pl.lit("missing state"))
@@ -144,6 +148,8 @@ def file_rows(
     normalised rows with ``reason``. Keeps the text of each time column (``<name>_text``) for
     the quarantine file."""
     tz = config.timezone
+    if ROW_PROBLEM not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEM))
     frame = frame.with_columns(
         campaign.alias("campaign_id"), snapshot_time.alias("snapshot_time_text")
     )

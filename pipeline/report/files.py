@@ -14,6 +14,7 @@ import polars as pl
 from jinja2 import Environment
 
 from pipeline.core.durable import atomic_write, atomic_write_many
+from pipeline.core.names import inside, safe_name
 from pipeline.report.data import FAILURE_MEANING, DayData
 from pipeline.report.model import (
     FORMULAS,
@@ -51,6 +52,8 @@ def write_day(
     Returns what was written (``pages`` and ``data_files`` in the order they were made).
     """
     files = DayFiles(folder)
+    for c in data.campaigns:  # ids become file names: the one gate (a store of an old version)
+        safe_name("campaign id", c.campaign_id)
     campaigns = [_put_campaign(files, env, meta, c, data, legacy_label) for c in data.campaigns]
     _put_overview(files, env, meta, data, campaigns)
     _publish(files)
@@ -142,6 +145,8 @@ def _publish(files: DayFiles) -> None:
     folder, written = files.folder, files.texts
     # The overview goes last: it links only to files already in place.
     overview_path = folder / "index.html"
+    for path in written:
+        inside(folder, path)
     atomic_write_many({p: t for p, t in written.items() if p != overview_path})
     atomic_write(overview_path, written[overview_path])
     # Files of an earlier render of this day that this render did not write (a campaign that

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.errors import IngestError
+from pipeline.core.errors import LONG_NUMBER, MASK, IngestError
 
 #: Canonical column -> accepted names. Names are compared case-insensitively with everything but
 #: letters and digits removed, so "Contact ID", "contact_id" and "contactId" are the same.
@@ -188,13 +188,63 @@ def _sniff_delimiter(path: Path, header: str, delimiter: str) -> str:
     return best if counts[best] else ","
 
 
+def _check_line_ends(path: Path, text: str) -> None:
+    """Reject a file with old Mac line ends (CR only) and one whose last line has no line end:
+    a file cut short (a copy or download that stopped) must not load as a complete snapshot."""
+    if "\n" not in text and "\r" in text:
+        raise IngestError(
+            str(path),
+            "its lines end with a carriage return only (CR, old Mac line ends)",
+            hint="Save it with LF or CRLF line ends.",
+        )
+    if not text.endswith("\n"):
+        raise IngestError(
+            str(path),
+            "the last line has no line end: the file looks cut short (truncated)",
+            line=text.count("\n") + 1,
+            hint="Export it again; if it is complete, add a line end after its last line.",
+        )
+
+
+def _header(path: Path, text: str, delimiter: str) -> tuple[str, list[str]]:
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    sep = _sniff_delimiter(path, first_line, delimiter)
+    try:
+        return sep, next(csv.reader([first_line], delimiter=sep, strict=True))
+    except csv.Error as exc:
+        raise IngestError(
+            str(path), f"the header line cannot be read ({describe_csv_error(exc)})", line=1
+        ) from None
+
+
+def describe_csv_error(exc: csv.Error) -> str:
+    """The kind of a ``csv.Error`` without any of the row's text (its messages name only the
+    kind, but a row's content must never reach a message or a log: long digits are masked)."""
+    return LONG_NUMBER.sub(MASK, str(exc).splitlines()[0] if str(exc) else "csv error")[:120]
+
+
+def _csv_problem(text: str, sep: str, width: int) -> tuple[int | None, str]:
+    """Where and what the first problem of a CSV is that polars refused (its message quotes
+    the line, so it is never shown): a line with another number of fields than the header, or
+    a quote that is not closed. Line numbers are physical lines, as an editor shows them."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
+    begins = 1  # the line where the row being read begins (a quoted field may span lines)
+    try:
+        for row in reader:
+            if row and len(row) != width:
+                return begins, f"{len(row)} fields where the header has {width}"
+            begins = reader.line_num + 1
+    except csv.Error as exc:
+        return begins, f"the line cannot be split into fields ({describe_csv_error(exc)})"
+    return None, "the parser refused it"
+
+
 def read_csv(path: Path, data: bytes, *, encoding: str, delimiter: str) -> pl.DataFrame:
     text = decode_strict(path, data, encoding)
     if not text.strip():
         raise IngestError(str(path), "the file is empty", hint="An empty file is not a snapshot.")
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    sep = _sniff_delimiter(path, first_line, delimiter)
-    header = next(csv.reader([first_line], delimiter=sep))
+    _check_line_ends(path, text)
+    sep, header = _header(path, text, delimiter)
     mapping = canonical_columns(path, header)
     # polars reads UTF-8: pass the original bytes when they are UTF-8 already (no copy).
     plain_utf8 = _normalise_encoding(encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8)
@@ -207,10 +257,12 @@ def read_csv(path: Path, data: bytes, *, encoding: str, delimiter: str) -> pl.Da
             has_header=True,
             raise_if_empty=False,
         )
-    except pl.exceptions.PolarsError as exc:
+    except pl.exceptions.PolarsError:
+        line, what = _csv_problem(text, sep, len(header))
         raise IngestError(
             str(path),
-            f"the CSV cannot be parsed ({str(exc).splitlines()[0]})",
+            f"the CSV cannot be parsed: {what}",
+            line=line,
             hint="Check that every line has as many fields as the header and quotes are closed.",
         ) from None
     if frame.height == 0:
@@ -220,19 +272,31 @@ def read_csv(path: Path, data: bytes, *, encoding: str, delimiter: str) -> pl.Da
             line=2,
             hint="An empty file is not a snapshot.",
         )
+    if frame.columns != header:  # polars keeps what the line split left, e.g. a stray "\r"
+        mapping = canonical_columns(path, frame.columns)
     return _select(frame, mapping)
 
 
 def read_parquet(path: Path) -> pl.DataFrame:
     try:
         schema = pl.read_parquet_schema(path)
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise IngestError(str(path), f"not a readable Parquet file ({exc})") from None
+        declared = _parquet_rows(path)
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise IngestError(str(path), f"not a readable Parquet file ({_short(exc)})") from None
     mapping = canonical_columns(path, list(schema))
+    for name, canon in mapping.items():
+        _check_parquet_type(path, name, canon, schema[name])
     try:
         frame = pl.scan_parquet(path).select(list(mapping)).collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
-        raise IngestError(str(path), f"the Parquet file cannot be read ({exc})") from None
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise IngestError(str(path), f"the Parquet file cannot be read ({_short(exc)})") from None
+    if frame.height != declared:
+        raise IngestError(
+            str(path),
+            f"its footer says {declared:,} rows but {frame.height:,} could be read: the file is "
+            "damaged or cut short",
+            hint="Export it again.",
+        )
     if frame.height == 0:
         raise IngestError(
             str(path), "the file has no rows", hint="An empty file is not a snapshot."
@@ -240,27 +304,50 @@ def read_parquet(path: Path) -> pl.DataFrame:
     return _select(_to_text(frame), mapping)
 
 
+def _parquet_rows(path: Path) -> int:
+    """The row count the file's footer declares."""
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an error from a library, masked (it may quote a value)."""
+    first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return LONG_NUMBER.sub(MASK, first)[:160]
+
+
+#: Parquet types read as text; contact ids only from text or whole numbers (ids are text as
+#: written: a float, date or time id would come out rewritten)
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum, pl.Null)
+_ID_TYPES = (*_TEXT_TYPES, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16,
+             pl.UInt32, pl.UInt64)  # fmt: skip
+_VALUE_TYPES = (*_ID_TYPES, pl.Float32, pl.Float64, pl.Decimal, pl.Boolean, pl.Date, pl.Datetime)
+
+
+def _check_parquet_type(path: Path, name: str, canon: str, dtype: pl.DataType) -> None:
+    allowed = _ID_TYPES if canon == "contact_id" else _VALUE_TYPES
+    if not isinstance(dtype, allowed):
+        what = "text or whole numbers" if canon == "contact_id" else "text, a number or a time"
+        raise IngestError(
+            str(path),
+            f"the column has the Parquet type {dtype}, which cannot be read as {what}",
+            column=name,
+            hint="Export it with a plain column type.",
+        )
+
+
 def read_json(path: Path, data: bytes) -> pl.DataFrame:
     """The vendor API's identities array: ``[{"id": 1, "state": "WA_READ", ...}, ...]``
-    (or an object with the array under ``identities``)."""
+    (or an object with the array under ``identities``). Every value is kept as written: polars'
+    own JSON reader would turn ``true`` into 1, or every id into a float when one id is, so the
+    document is parsed by the standard library and each column converted by its value types."""
     if not data.strip():
         raise IngestError(str(path), "the file is empty", hint="An empty file is not a snapshot.")
-    if data.lstrip().startswith(b"["):
-        try:
-            frame = pl.read_json(io.BytesIO(data), infer_schema_length=None)
-        except pl.exceptions.PolarsError:
-            frame = None  # broken JSON or mixed types: the slow path names the problem
-        if (
-            frame is not None
-            and frame.height
-            and all(not isinstance(t, pl.List | pl.Struct) for t in frame.schema.values())
-        ):
-            mapping = canonical_columns(path, frame.columns)
-            return _select(_to_text(frame.select(list(mapping))), mapping)
-    return _read_json_slow(path, data)
+    return _read_json_values(path, data)
 
 
-def _read_json_slow(path: Path, data: bytes) -> pl.DataFrame:
+def _json_doc(path: Path, data: bytes) -> list[dict[str, object]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -273,10 +360,12 @@ def _read_json_slow(path: Path, data: bytes) -> pl.DataFrame:
     except json.JSONDecodeError as exc:
         raise IngestError(
             str(path),
-            f"not valid JSON: {exc.msg} (column {exc.colno})",
+            f"not valid JSON to its end: {exc.msg} (column {exc.colno})",
             line=exc.lineno,
             hint="The file may be truncated; export it again.",
         ) from None
+    except RecursionError:
+        raise IngestError(str(path), "the JSON is nested too deeply to be an export") from None
     if isinstance(doc, dict) and isinstance(doc.get("identities"), list):
         doc = doc["identities"]
     if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):
@@ -285,10 +374,55 @@ def _read_json_slow(path: Path, data: bytes) -> pl.DataFrame:
         )
     if not doc:
         raise IngestError(str(path), "the array is empty", hint="An empty file is not a snapshot.")
+    return doc
+
+
+def _read_json_values(path: Path, data: bytes) -> pl.DataFrame:
+    """Every value as text, as written; a value that cannot be one (an object, a list, a float
+    id) leaves the text empty and names the problem in ``row_problem`` (the row goes to
+    quarantine with it). Columns of only text or only whole numbers take the quick way."""
+    doc = _json_doc(path, data)
     names = list(dict.fromkeys(key for item in doc for key in item))
     mapping = canonical_columns(path, names)
-    frame = pl.DataFrame({name: [item.get(name) for item in doc] for name in mapping}, strict=False)
-    return _select(_to_text(frame), mapping)
+    columns: dict[str, list[str | None]] = {}
+    problems: list[str | None] = [None] * len(doc)
+    for name, canon in mapping.items():
+        values = [item.get(name) for item in doc]
+        kinds = set(map(type, values)) - {type(None)}
+        if kinds <= {str}:
+            columns[name] = values  # type: ignore[assignment]
+        elif kinds <= {int}:  # exactly int: bool is its own type
+            columns[name] = [None if v is None else str(v) for v in values]
+        else:
+            columns[name] = []
+            for n, value in enumerate(values):
+                text, why = json_value_text(value, canon)
+                columns[name].append(text)
+                if why and problems[n] is None:
+                    problems[n] = f"{canon.replace('_', ' ')} is {why}"
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(mapping, pl.String))
+    return _select(frame, mapping).with_columns(pl.Series(ROW_PROBLEM, problems, pl.String))
+
+
+#: a column some readers add: why a row cannot be loaded, found while reading (null: fine)
+ROW_PROBLEM = "row_problem"
+
+
+def json_value_text(value: object, canon: str) -> tuple[str | None, str | None]:
+    """A JSON value as text, as written, and the problem if it cannot be one."""
+    if value is None or isinstance(value, str):
+        return value, None
+    if isinstance(value, bool):
+        return ("true" if value else "false"), ("true/false" if canon == "contact_id" else None)
+    if isinstance(value, int):
+        return str(value), None
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None, "not a number (NaN or infinite)"
+        if canon == "contact_id":
+            return None, "a number with a decimal point, not an id as written"
+        return repr(value), None
+    return None, "a JSON object" if isinstance(value, dict) else "a JSON list"
 
 
 def _to_text(frame: pl.DataFrame) -> pl.DataFrame:

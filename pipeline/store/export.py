@@ -37,6 +37,7 @@ from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.errors import PipelineError
+from pipeline.core.names import UnsafeName, safe_name
 from pipeline.normalize.rows import api_rows
 from pipeline.normalize.suppression import drop_suppressed
 from pipeline.normalize.times import parse_time_text
@@ -138,6 +139,10 @@ class Exporter:
         last_complete: dict[str, datetime],
         force: bool,
     ) -> CampaignResult:
+        try:  # the id becomes part of the request's URL and of the store's paths
+            safe_name("campaign id", cid)
+        except UnsafeName as exc:
+            return CampaignResult(cid, "?", "failed", error=ExportError(f"{exc}; not exported"))
         if camp is None:
             why = f"campaign {cid} is not among the tenant's WhatsApp campaigns"
             return CampaignResult(cid, "?", "failed", error=ExportError(why))

@@ -25,7 +25,7 @@ from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.csvsafe import neutralise_frame
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import IngestError, PipelineError, describe
 from pipeline.normalize.rows import (
     DUPLICATE,
     campaign_and_time,
@@ -175,6 +175,12 @@ def ingest_files(
                     pending.append((report, staged))
             except PipelineError as exc:
                 report.error = exc
+            except Exception as exc:  # one file's failure is that file's error, never a stop
+                report.error = IngestError(
+                    str(path),
+                    f"it could not be read ({describe(exc)})",
+                    hint="Nothing from it was loaded; the other files go on. Please report it.",
+                )
             if len(paths) > 1:
                 console.info(f"  [{n}/{len(paths)}] {path}: {report.status_word()}")
             reports.append(report)

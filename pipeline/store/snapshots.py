@@ -31,6 +31,7 @@ import polars as pl
 
 from pipeline.core.durable import file_lock
 from pipeline.core.errors import StoreError, StoreLocked
+from pipeline.core.names import safe_name
 from pipeline.store import table
 from pipeline.store.index import Index, replay
 from pipeline.store.meta import (
@@ -56,6 +57,11 @@ __all__ = [
 MANIFEST = "manifest.jsonl"  # the store's record before the Delta table (see migrate)
 CAMPAIGNS = "campaigns.json"
 LOCK = ".lock"
+#: held shared by readers of the snapshot files (a build), exclusively by a change that removes
+#: files (retention, erasure, compaction): such files never vanish under a reader
+READERS_LOCK = ".readers.lock"
+#: how long a reader waits for a removal to finish (it takes a commit and a vacuum)
+READ_WAIT = 600.0
 STAGING = ".staging"
 PENDING = "pending.json"
 INCOMPLETE_DIR = "snapshots_incomplete"
@@ -221,7 +227,37 @@ class Store:
         """Where a snapshot's file goes: in the Delta table, or beside it when incomplete."""
         day = snapshot_time.astimezone(UTC).date().isoformat()
         folder = table.TABLE_DIR if complete else INCOMPLETE_DIR
+        campaign_id = safe_name("campaign id", campaign_id)
+        snapshot_id = safe_name("snapshot id", snapshot_id)
         return f"{folder}/campaign_id={campaign_id}/snapshot_date={day}/{snapshot_id}.parquet"
+
+    @contextlib.contextmanager
+    def reading(self, what: str, *, wait: float = READ_WAIT) -> Iterator[None]:
+        """Keep the published files in place while held (shared with other readers and with
+        writers that only add files); waits up to ``wait`` seconds for a removal to finish."""
+
+        def busy(holder: str) -> StoreLocked:
+            return StoreLocked(
+                f"the snapshot files in {self.root} are being removed ({holder}) and did not "
+                f"finish within {wait:g} s. Nothing was read; try again when it has finished."
+            )
+
+        with file_lock(self.root / READERS_LOCK, what, busy=busy, wait=wait, shared=True):
+            yield
+
+    @contextlib.contextmanager
+    def removing(self, what: str) -> Iterator[None]:
+        """The right to remove published files: refused at once while a reader (a build) holds
+        ``reading``. The caller holds the writer's lock."""
+
+        def busy(_holder: str) -> StoreLocked:
+            return StoreLocked(
+                f"a build is reading the snapshot files in {self.root}, so {what} cannot remove "
+                "any now. Nothing was changed; try again when the build has finished."
+            )
+
+        with file_lock(self.root / READERS_LOCK, what, busy=busy):
+            yield
 
     # ----------------------------------------------------------------------------------- writing
     @contextlib.contextmanager

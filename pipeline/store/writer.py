@@ -20,6 +20,7 @@ import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
 from pipeline.core.durable import atomic_write, fsync_path, remove_stale_temps, write_durably
 from pipeline.core.errors import SnapshotConflict, StoreError
+from pipeline.core.names import inside, name_part, safe_name
 from pipeline.store import index, table
 from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta
 from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
@@ -81,7 +82,7 @@ class Writer:
         missing = set(SNAPSHOT_SCHEMA) - set(frame.columns)
         if missing:
             raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
-        path = self.staging / f"{meta.snapshot_id}.parquet"
+        path = self.staging / f"{safe_name('snapshot id', meta.snapshot_id)}.parquet"
         rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
             "contact_id"
         )
@@ -160,7 +161,7 @@ class Writer:
                 (s.staged_path, m.path) for s, m in zip(p.staged, result.published, strict=True)
             ]
             if p.quarantine is not None:
-                stem = Path(p.input_name).name.rsplit(".", 1)[0][:80] or "input"
+                stem = name_part(Path(p.input_name).name.rsplit(".", 1)[0])
                 result.quarantine_file = f"quarantine/{committed_at[:10]}/{stem}-{commit_id}.csv"
                 moves.append((p.quarantine, result.quarantine_file))
                 quarantine[result.quarantine_file] = committed_at
@@ -192,6 +193,8 @@ class Writer:
         """Record the renames (and the files the commit will make obsolete) in pending.json, so
         that a crash's leftovers can be found, then rename each staged file into place. A file
         that no commit lists is invisible."""
+        for _, rel in moves:
+            inside(self.store.root, rel)  # every name in it passed the gate; this is the proof
         pending = self.staging / PENDING
         write_durably(pending, json.dumps([rel for _, rel in moves] + list(obsolete)).encode())
         faults.point("pending-written")
@@ -227,6 +230,20 @@ class Writer:
         (the callers see to that: ``snapshots_sharing_files``)."""
         if not (replaced or removed or removed_quarantine):
             return
+        with self.store.removing(reason.split(" ")[0]):
+            self._commit_changes(
+                reason, replaced, removed, removed_quarantine, extra or {}, data_change
+            )
+
+    def _commit_changes(
+        self,
+        reason: str,
+        replaced: Sequence[Staged],
+        removed: Sequence[SnapshotMeta],
+        removed_quarantine: Sequence[str],
+        extra: dict[str, Any],
+        data_change: bool,
+    ) -> None:
         committed_at = iso_utc(now())
         published = self.store.published_ids()
         new_metas = [
@@ -244,7 +261,7 @@ class Writer:
             "replaced": [asdict(m) for m in new_metas],
             "removed": [m.snapshot_id for m in removed],
             "removed_quarantine": list(removed_quarantine),
-            **(extra or {}),
+            **extra,
         }
         prefix = f"{table.TABLE_DIR}/"
         complete = {m.path: m for m in new_metas if m.complete}

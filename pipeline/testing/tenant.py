@@ -58,11 +58,13 @@ class FakeCampaign:
     started: datetime | None
     finished: datetime | None
     contacts: list[FakeContact]
+    #: the id the campaign list gives (default ``id``): a test of hostile ids sets another
+    api_id: Any = None
 
     def model(self) -> dict[str, Any]:
         """The CampaignModel JSON."""
         return {
-            "id": self.id,
+            "id": self.id if self.api_id is None else self.api_id,
             "departmentId": 1,
             "name": self.name,
             "description": f"Generated campaign {self.id}",

@@ -19,6 +19,7 @@ import duckdb
 from pipeline.core.config import Config
 from pipeline.core.durable import atomic_copy
 from pipeline.core.errors import QueryError, WarehouseError
+from pipeline.store.table import TABLE_DIR
 from pipeline.warehouse.db import connect, warehouse_paths
 
 
@@ -60,13 +61,40 @@ def open_analyst(config: Config) -> duckdb.DuckDBPyConnection:
     return connect(analyst, read_only=True, memory_limit=config.memory_limit)
 
 
+def open_sandboxed(config: Config, *, allow_store_read: bool = False) -> duckdb.DuckDBPyConnection:
+    """The analyst copy for ad-hoc SQL, read-only in fact: no file is read or written outside
+    the copy (no ``COPY ... TO``, ``read_csv('/etc/passwd')``, ``ATTACH`` or ``EXPORT``), no
+    extension is installed or loaded, and the configuration is locked so that no statement can
+    undo this. With ``allow_store_read`` the snapshot table's folder may be read (e.g.
+    ``read_parquet``), and nothing else."""
+    con = open_analyst(config)
+    try:
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        if allow_store_read:
+            store = (Path(config.data_dir) / TABLE_DIR).resolve()
+            con.execute("SET allowed_directories = ?", [[f"{store}/"]])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def run_query(
-    config: Config, sql: str, *, max_rows: int = 1000, timeout: float | None = 60.0
+    config: Config,
+    sql: str,
+    *,
+    max_rows: int = 1000,
+    timeout: float | None = 60.0,
+    allow_store_read: bool = False,
 ) -> QueryResult:
-    """Run one ad-hoc query on the analyst copy, read-only, with a time limit and a row cap."""
+    """Run one ad-hoc query on the analyst copy, read-only (``open_sandboxed``), with a time
+    limit and a row cap."""
     if not sql.strip():
         raise QueryError("the query is empty")
-    con = open_analyst(config)
+    con = open_sandboxed(config, allow_store_read=allow_store_read)
     timer: threading.Timer | None = None
     timed_out = threading.Event()
     finished = threading.Event()

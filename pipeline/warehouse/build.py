@@ -35,6 +35,7 @@ from pathlib import Path
 
 import duckdb
 
+import pipeline.core.faults as faults
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.durable import file_lock, fsync_path, remove_stale_temps
@@ -134,7 +135,9 @@ def build(
     store.index()  # a store that cannot be read (e.g. not yet migrated) stops it here
     if from_spark is not None:
         spark_results.check_job(from_spark, config)  # before anything is touched
-    with _build_lock(target.parent):
+    # The store's readers' lock, shared: retention and erasure cannot remove files under it.
+    with _build_lock(target.parent), store.reading("build"):
+        faults.point("build-reading")
         reason = None if full or from_spark else rebuild_reason(target, config.timezone)
         if reason:
             console.info(f"Full rebuild: {reason}")
