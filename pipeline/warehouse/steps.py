@@ -101,21 +101,29 @@ def load_campaigns(con: duckdb.DuckDBPyConnection, store: Store) -> int:
             "channel": [v.get("channel") for v in known.values()],
             "started": [v.get("started") for v in known.values()],
             "finished": [v.get("finished") for v in known.values()],
+            # who said it finished: ingest (--finished, a _final file) or else the API
+            "finished_from": [
+                (v.get("finished_from") or "api") if v.get("finished") else None
+                for v in known.values()
+            ],
         },
-        schema=dict.fromkeys(("campaign_id", "name", "channel", "started", "finished"), pl.String),
+        schema=dict.fromkeys(
+            ("campaign_id", "name", "channel", "started", "finished", "finished_from"), pl.String
+        ),
     )
     con.register("_campaigns_frame", frame.to_arrow())
     try:
         con.execute(
             "CREATE OR REPLACE TABLE campaigns AS SELECT campaign_id, name, channel, "
             "TRY_CAST(started AS TIMESTAMPTZ) AS started, "
-            "TRY_CAST(finished AS TIMESTAMPTZ) AS finished FROM _campaigns_frame"
+            "TRY_CAST(finished AS TIMESTAMPTZ) AS finished, finished_from FROM _campaigns_frame"
         )
     finally:
         con.unregister("_campaigns_frame")
     con.execute(
         "COMMENT ON TABLE campaigns IS 'One row per campaign the store knows more of than its id "
-        "(from the mluvii API campaign list): name, channel, started, finished.'"
+        "(from the mluvii API campaign list, or ingest --finished): name, channel, started, "
+        "finished, finished_from (api or ingest).'"
     )
     return frame.height
 

@@ -153,7 +153,8 @@ CREATE TABLE IF NOT EXISTS campaigns (
     name VARCHAR,
     channel VARCHAR,
     started TIMESTAMPTZ,
-    finished TIMESTAMPTZ
+    finished TIMESTAMPTZ,
+    finished_from VARCHAR  -- api (the campaign list) or ingest (--finished, a _final file)
 );
 
 -- What the store says went wrong on the way in, replaced by every build (from the store's

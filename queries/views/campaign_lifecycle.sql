@@ -14,10 +14,13 @@
 --             `ingest --finished`) is set and not after the day's end; or no contact's state
 --             changed (no new interval, none ended) for at least finished_after_hours before its
 --             last snapshot, i.e. snapshots kept coming and showed nothing new. Final.
---   stale     no complete snapshot for longer than stale_after_hours at the day's end: a real
---             gap in the data. Its numbers are not the day's.
+--   stale     known to be running (the API says it started, or its snapshots come from the
+--             API) and no complete snapshot for longer than stale_after_hours at the day's end:
+--             a real gap in the data. Its numbers are not the day's.
 --   running   the API says it started (campaigns.started) or its snapshots come from the API.
---   unknown   fed by files only, with recent data, and nothing says whether it is running.
+--   unknown   fed by files only, and nothing says whether it is running or has ended (files
+--             carry no lifecycle: `ingest --finished` says it ended); the reason gives the hours
+--             since its last snapshot when they are more than stale_after_hours.
 -- final = canceled or finished: its last numbers are its final numbers, counted in the day's
 -- totals for ever after (report_campaigns, report_totals).
 -- depends: formulas/params.sql, formulas/state_history.sql, views/defaults.sql
@@ -93,6 +96,7 @@ judged AS (
         p.gap_hours,
         c.started AS api_started,
         c.finished AS api_finished,
+        c.finished_from,
         coalesce(g.last_change, s.first_snapshot_time) AS last_change,
         date_diff('second', s.last_snapshot_time, p.d_end) / 3600.0 AS hours_since,
         coalesce(l.canceled_by_admin, 0) AS canceled_by_admin,
@@ -111,7 +115,7 @@ ruled AS (
             WHEN api_finished <= d_end THEN 'finished'
             WHEN date_diff('second', last_change, last_snapshot_time) >= quiet_hours * 3600
                 THEN 'finished'
-            WHEN hours_since > gap_hours THEN 'stale'
+            WHEN (api_started <= d_end OR from_api) AND hours_since > gap_hours THEN 'stale'
             WHEN api_started <= d_end OR from_api THEN 'running'
             ELSE 'unknown'
         END AS lifecycle
@@ -126,6 +130,8 @@ SELECT
         WHEN 'canceled' THEN
             canceled_by_admin || ' contact(s) Canceled by admin and none left to send'
         WHEN 'finished' THEN CASE
+            WHEN api_finished <= d_end AND finished_from = 'ingest'
+                THEN 'marked finished when its files were loaded (ingest --finished or a _final file)'
             WHEN api_finished <= d_end THEN 'finished according to the mluvii API'
             ELSE 'no contact changed state for '
                 || CAST(round(date_diff('second', last_change, last_snapshot_time) / 3600.0, 1)
@@ -137,6 +143,11 @@ SELECT
             || ' h (more than ' || CAST(gap_hours AS VARCHAR) || ' h)'
         WHEN 'running' THEN 'started, not finished, snapshots up to date'
         ELSE 'loaded from files, which do not say whether the campaign has ended'
+            || CASE
+                WHEN hours_since > gap_hours
+                    THEN '; no snapshot for ' || CAST(round(hours_since, 1) AS VARCHAR) || ' h'
+                ELSE ''
+            END
     END AS reason,
     last_snapshot_time,
     round(hours_since, 1) AS hours_since_snapshot,
@@ -151,7 +162,7 @@ CREATE OR REPLACE VIEW campaign_lifecycle AS SELECT * FROM campaign_lifecycle();
 COMMENT ON VIEW campaign_lifecycle IS 'Each campaign''s lifecycle at the end of the latest day (configured settings). Another day: SELECT * FROM campaign_lifecycle(DATE ''2026-11-27'').';
 COMMENT ON COLUMN campaign_lifecycle.day IS 'The local day at whose end the campaign is judged.';
 COMMENT ON COLUMN campaign_lifecycle.campaign_id IS 'The campaign.';
-COMMENT ON COLUMN campaign_lifecycle.lifecycle IS 'running, finished, canceled (by its admin), stale (no snapshot for longer than [report] stale_after_hours) or unknown (files only, nothing says).';
+COMMENT ON COLUMN campaign_lifecycle.lifecycle IS 'running, finished, canceled (by its admin), stale (running, but no snapshot for longer than [report] stale_after_hours) or unknown (files only, nothing says).';
 COMMENT ON COLUMN campaign_lifecycle.final IS 'True for finished and canceled: the last numbers are the final ones, kept in the day''s totals.';
 COMMENT ON COLUMN campaign_lifecycle.reason IS 'Why, in words.';
 COMMENT ON COLUMN campaign_lifecycle.last_snapshot_time IS 'The latest complete snapshot before the day''s end (UTC instant).';
