@@ -150,3 +150,23 @@ def test_the_pages_numbers_are_equal(both: tuple[Config, Config]) -> None:
     ]
     assert stuck_csv[0] == stuck_csv[1]
     assert stuck_csv[0].splitlines()[1].split(",")[0] == "j1"
+
+
+def test_the_findings_are_equal_and_as_worked_out(both: tuple[Config, Config]) -> None:
+    """One backward move (j2 read -> delivered at J2, 10-25); the case flips of the CSV labels
+    and the CALLING / CALL_IN_PROGRESS flips of the JSON are not findings at all."""
+    findings = [
+        query(c, "SELECT * EXCLUDE (detail) FROM data_quality(DATE '2026-10-25') ORDER BY ALL")
+        for c in both
+    ]
+    assert findings[0] == findings[1]
+    assert [(f["check_name"], f["findings"]) for f in findings[0]] == [("went_backwards", 1)]
+    backward = [
+        query(c, "SELECT day, from_state, to_state, moves FROM quality_backward_moves ORDER BY ALL")
+        for c in both
+    ]
+    assert (
+        backward[0]
+        == backward[1]
+        == [{"day": DAY, "from_state": "read", "to_state": "delivered", "moves": 1}]
+    )
