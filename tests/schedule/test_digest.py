@@ -239,3 +239,38 @@ def test_missing_attention_view_is_named(data_dir: Path) -> None:
     con.close()
     with pytest.raises(DigestError, match=r"no attention view \(queries/views/attention.sql\)"):
         compose_digest(cfg, REPORT_DAY)
+
+
+def test_report_job_with_digest_sends_and_its_retry_sends_only_the_missing(data_dir: Path) -> None:
+    """kind = "report" with digest = true, run by the scheduler on a frozen clock: the first
+    recipient's send is refused for good (554), so the run fails; the scheduler's retry sends to
+    that recipient only."""
+    from schedule_helpers import FakeClock, job, utc
+
+    from pipeline.core.config import ScheduleConfig
+    from pipeline.core.console import Console
+    from pipeline.schedule.runner import Scheduler
+    from pipeline.store.runlog import RunLog
+
+    box = Mailbox(fail_next=1, fail_reply="554 5.7.1 Rejected")
+    clock = FakeClock(utc(2026, 11, 28, 5, 30))  # 06:30 in Prague: the report of the 27th is due
+    with smtp_server(box) as (host, port):
+        cfg = replace(
+            config(data_dir, smtp_host=host, smtp_port=port, starttls=False,
+                   to=("ana@example.com", "lead@example.com")),
+            jobs=(job("report", "0 6 * * *", digest=True, build_first=False),),
+            schedule=ScheduleConfig(catch_up_days=1, retry_minutes=10),
+        )  # fmt: skip
+        s = Scheduler(cfg, Console.silent(), clock=clock, sleep=clock.sleep)
+        (first,) = s.run_due()
+        assert first.status == "failed" and "554" in (first.error or "")
+        assert [r[1] for r in box.received] == [["lead@example.com"]]
+        clock.advance(minutes=11)
+        (retry,) = s.run_due()
+    assert retry.status == "ok" and retry.reason == "retry"
+    assert [r[1] for r in box.received] == [["lead@example.com"], ["ana@example.com"]]
+    assert {r[2]["Subject"] for r in box.received} == {
+        "Campaign report 2026-11-27: 3 need attention"
+    }
+    logged = RunLog(data_dir).records()[-1].detail["digest"]
+    assert logged == {"day": "2026-11-27", "attention": 3, "sent": 1, "skipped": 1, "failed": 0}
