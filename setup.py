@@ -25,6 +25,6 @@ setup(
     package_dir={f"pipeline.{top}": top for top in DATA_FOLDERS},
     package_data={
         "pipeline.core": ["*.toml"],
-        **{name: ["*.sql", "*.html", "*.css", "*.js"] for name in data_packages()},
+        **{name: ["*.sql", "*.html", "*.css", "*.js", "*.txt"] for name in data_packages()},
     },
 )

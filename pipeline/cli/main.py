@@ -23,6 +23,7 @@ import click
 from pipeline import __version__
 from pipeline.cli.context import Context
 from pipeline.cli.demo import demo
+from pipeline.cli.digest import digest
 from pipeline.cli.export import export, fake_api
 from pipeline.cli.report import report
 from pipeline.cli.schedule import run, schedule, status
@@ -96,6 +97,7 @@ cli.add_command(build)
 cli.add_command(sql)
 cli.add_command(spark)
 cli.add_command(report)
+cli.add_command(digest)
 cli.add_command(schedule)
 cli.add_command(run)
 cli.add_command(status)

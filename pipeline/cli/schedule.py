@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -259,9 +260,26 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
         f"  PROBLEM campaign {c}: {what} (at {_local(parse_iso(at), tz)})"
         for c, at, what in problems
     ]
+    out += _digest_lines(config.data_dir, tz)
     out += ["", "Data freshness (latest complete snapshot of each campaign)"]
     out += _freshness_lines(freshness(Store(config.data_dir)), as_of, tz)
     return out
+
+
+def _digest_lines(data_dir: Path, tz: ZoneInfo) -> list[str]:
+    """Digest sends that failed and have not gone out since (only once a digest was sent)."""
+    from pipeline.schedule.digest import DigestLog
+
+    log = DigestLog(data_dir)
+    if not log.path.exists():
+        return []
+    problems = log.problems()
+    out = ["", f"Digest ({len(problems)} problem(s): recipients the digest has not reached)"]
+    return out + [
+        f"  PROBLEM digest {p.get('day')} to {p.get('recipient')}: {p.get('error')} "
+        f"(at {_local(parse_iso(str(p.get('at'))), tz)})"
+        for p in problems
+    ]
 
 
 def _job_lines(

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
+from pipeline.core.digest_config import DigestConfig, load_digest
 from pipeline.core.errors import ConfigError, ScheduleError
 
 #: The kinds of job the scheduler knows.
@@ -148,6 +149,7 @@ class JobConfig:
     day_lag: int = 1  # report: report on the day this many days before the run's local day
     inbox: str = "inbox"  # ingest: folder of export files (relative: to data_dir)
     build_first: bool = True  # report: bring the warehouse up to date before rendering
+    digest: bool = False  # report: then send the day's digest ([digest]; once per day)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
     jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
 
     @property
@@ -220,7 +223,16 @@ def load_config(
 
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("ingest", "api", "states", "retention", "report", "schedule", "jobs"):
+        if f.name in (
+            "ingest",
+            "api",
+            "states",
+            "retention",
+            "report",
+            "schedule",
+            "jobs",
+            "digest",
+        ):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -238,6 +250,7 @@ def load_config(
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
     states = _states(data.get("states", {}), path)
+    digest = load_digest(data.get("digest", {}), env, path)
     cfg = replace(
         cfg,
         ingest=ingest,
@@ -246,6 +259,7 @@ def load_config(
         retention=retention,
         report=report,
         schedule=schedule,
+        digest=digest,
         jobs=jobs,
         **values,
     )

@@ -217,12 +217,32 @@ def run_report(ctx: JobContext) -> JobResult:
         built = run_build(ctx)
     day = ctx.due.day
     rendered = render_reports(ctx.config, ctx.console, day=day)
-    return JobResult(
+    result = JobResult(
         rows=0,
         snapshots=built.snapshots if built else 0,
         message=f"report {day}: {len(rendered.pages)} page(s) in {rendered.out_dir}",
         detail={"day": str(day), "out_dir": str(rendered.out_dir), "pages": len(rendered.pages)},
     )
+    if ctx.job.option("digest", False):
+        _send_digest(ctx, result)
+    return result
+
+
+def _send_digest(ctx: JobContext, result: JobResult) -> None:
+    """``digest = true``: send the day's digest (once per day and recipient); a failure fails
+    the run, and its retry sends only to the recipients still missing."""
+    from pipeline.core.errors import PipelineError
+    from pipeline.schedule.digest import send_digest
+
+    try:
+        sent = send_digest(ctx.config, ctx.console, day=ctx.due.day, trigger="schedule")
+    except PipelineError as exc:
+        result.error = f"digest: {exc}"
+        return
+    result.detail["digest"] = sent.detail()
+    result.message += "; " + sent.summary()
+    if not sent.ok:
+        result.error = sent.summary()
 
 
 def run_retention(ctx: JobContext) -> JobResult:

@@ -309,7 +309,7 @@ def resolve_job(jc: JobConfig, config: Config) -> Job:
         tz=zone(tz_name),
         catch_up=jc.catch_up or DEFAULT_CATCH_UP.get(jc.kind, "latest"),
         day_lag=jc.day_lag,
-        options={"inbox": jc.inbox, "build_first": jc.build_first},
+        options={"inbox": jc.inbox, "build_first": jc.build_first, "digest": jc.digest},
     )
 
 
