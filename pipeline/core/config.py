@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.alerts import AlertsConfig, validate_alerts
 from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
 from pipeline.core.errors import ConfigError, ScheduleError
@@ -164,6 +165,7 @@ class Config:
     states: StatesConfig = field(default_factory=StatesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
 
@@ -180,6 +182,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         if isinstance(default, Path):
             return Path(str(value)).expanduser()
+        if isinstance(default, tuple):
+            items = value if isinstance(value, list) else str(value).split(",")
+            return tuple(str(v).strip() for v in items if str(v).strip())
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
         if isinstance(default, int):
@@ -220,7 +225,16 @@ def load_config(
 
     values: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("ingest", "api", "states", "retention", "report", "schedule", "jobs"):
+        if f.name in (
+            "ingest",
+            "api",
+            "states",
+            "retention",
+            "report",
+            "alerts",
+            "schedule",
+            "jobs",
+        ):
             continue
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
@@ -235,6 +249,7 @@ def load_config(
     api = _section(ApiConfig(), "api", data, env, path)
     retention = _section(RetentionConfig(), "retention", data, env, path)
     report = _section(ReportConfig(), "report", data, env, path)
+    alerts = _section(AlertsConfig(), "alerts", data, env, path)
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
     states = _states(data.get("states", {}), path)
@@ -245,6 +260,7 @@ def load_config(
         states=states,
         retention=retention,
         report=report,
+        alerts=alerts,
         schedule=schedule,
         jobs=jobs,
         **values,
@@ -386,4 +402,5 @@ def validate(cfg: Config) -> None:
     for key in ("finished_after_hours", "stale_after_hours"):
         if not getattr(cfg.report, key) > 0:
             raise ConfigError(f"report.{key} must be above 0 (hours)")
+    validate_alerts(cfg.alerts)
     _validate_schedule(cfg)
