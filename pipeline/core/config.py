@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.alerts import AlertsConfig, validate_alerts
 from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
 from pipeline.core.digest_config import DigestConfig, load_digest
@@ -166,6 +167,7 @@ class Config:
     states: StatesConfig = field(default_factory=StatesConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     digest: DigestConfig = field(default_factory=DigestConfig)
     jobs: tuple[JobConfig, ...] = ()  # empty: the default jobs
@@ -183,6 +185,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     try:
         if isinstance(default, Path):
             return Path(str(value)).expanduser()
+        if isinstance(default, tuple):
+            items = value if isinstance(value, list) else str(value).split(",")
+            return tuple(str(v).strip() for v in items if str(v).strip())
         if isinstance(default, bool):
             return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
         if isinstance(default, int):
@@ -229,6 +234,7 @@ def load_config(
             "states",
             "retention",
             "report",
+            "alerts",
             "schedule",
             "jobs",
             "digest",
@@ -247,6 +253,7 @@ def load_config(
     api = _section(ApiConfig(), "api", data, env, path)
     retention = _section(RetentionConfig(), "retention", data, env, path)
     report = _section(ReportConfig(), "report", data, env, path)
+    alerts = _section(AlertsConfig(), "alerts", data, env, path)
     schedule = _section(ScheduleConfig(), "schedule", data, env, path)
     jobs = _jobs(data.get("jobs", []), path)
     states = _states(data.get("states", {}), path)
@@ -258,6 +265,7 @@ def load_config(
         states=states,
         retention=retention,
         report=report,
+        alerts=alerts,
         schedule=schedule,
         digest=digest,
         jobs=jobs,
@@ -400,4 +408,5 @@ def validate(cfg: Config) -> None:
     for key in ("finished_after_hours", "stale_after_hours"):
         if not getattr(cfg.report, key) > 0:
             raise ConfigError(f"report.{key} must be above 0 (hours)")
+    validate_alerts(cfg.alerts)
     _validate_schedule(cfg)

@@ -17,8 +17,10 @@ import polars as pl
 
 from pipeline.core.catalog import Catalog
 from pipeline.report import queries as q
+from pipeline.report.attention import incomplete_exports, load_attention
 from pipeline.report.model import (
     FORMULAS,
+    Attention,
     CampaignDay,
     ExportProblem,
     Failure,
@@ -62,6 +64,7 @@ class DayData:
     freshness: list[Freshness] = field(default_factory=list)
     export_problems: list[ExportProblem] = field(default_factory=list)
     runs_recorded: bool = False
+    attention: list[Attention] = field(default_factory=list)  # the attention view's day, ranked
 
 
 @dataclass
@@ -122,6 +125,7 @@ def load_day(
     freshness = _freshness(q.freshness_rows(con, day, tz, days), names)
     runs_recorded = q.runs_recorded(con)
     problems = _export_problems(q.export_problem_rows(con, day))
+    problems += incomplete_exports(con, day, tz, names)
     return DayData(
         day=day,
         campaigns=campaigns,
@@ -133,6 +137,7 @@ def load_day(
         freshness=freshness,
         export_problems=problems,
         runs_recorded=runs_recorded,
+        attention=load_attention(con, day, tz),
     )
 
 

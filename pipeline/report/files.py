@@ -15,6 +15,7 @@ from jinja2 import Environment
 
 from pipeline.core.durable import atomic_write, atomic_write_many
 from pipeline.core.names import inside, safe_name
+from pipeline.report.attention import of_campaign
 from pipeline.report.data import FAILURE_MEANING, DayData
 from pipeline.report.model import (
     FORMULAS,
@@ -80,7 +81,8 @@ def _put_campaign(
             {"day": meta.day, "timezone": meta.timezone, "formulas": FORMULAS, "campaign": c}
         ),
     )
-    files.put(c.page, render(env, "campaign.html", CampaignPage(meta, c, legacy_label)), page=True)
+    page = CampaignPage(meta, c, legacy_label, attention=of_campaign(data.attention, c.campaign_id))
+    files.put(c.page, render(env, "campaign.html", page), page=True)
     return c
 
 
@@ -107,6 +109,7 @@ def _put_overview(
         freshness=tuple(data.freshness),
         export_problems=tuple(data.export_problems),
         runs_recorded=data.runs_recorded,
+        attention=tuple(data.attention),
     )
     files.put("overview.csv", _overview_csv(data))
     files.put(

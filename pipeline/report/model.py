@@ -295,6 +295,22 @@ class ExportProblem:
 
 
 @dataclass(frozen=True)
+class Attention:
+    """One finding of "Needs attention" (a row of the view ``attention``)."""
+
+    rank: int
+    campaign_id: str | None  # None: about the whole tenant
+    campaign_name: str | None
+    rule: str  # the rule's code (data attribute only; the page shows the title)
+    title: str
+    detail: str
+    severity: str  # high | medium | low
+    since: date | None
+    link: str | None
+    repeats: bool = False  # since is before the day: the finding held on earlier days too
+
+
+@dataclass(frozen=True)
 class OverviewPage:
     """The daily overview (``<day>/index.html``)."""
 
@@ -308,6 +324,7 @@ class OverviewPage:
     export_problems: tuple[ExportProblem, ...] = ()
     runs_recorded: bool = False  # the warehouse holds scheduler runs (else problems are unknown)
     formulas: tuple[Formula, ...] = FORMULAS
+    attention: tuple[Attention, ...] = ()  # the day's "Needs attention" list, ranked
 
 
 @dataclass(frozen=True)
@@ -318,6 +335,7 @@ class CampaignPage:
     campaign: CampaignDay
     legacy_label: str
     formulas: tuple[Formula, ...] = FORMULAS
+    attention: tuple[Attention, ...] = ()  # the campaign's own findings of the day, ranked
 
 
 @dataclass(frozen=True)

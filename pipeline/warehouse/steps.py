@@ -61,6 +61,7 @@ TEMP_TABLES = (
 def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config) -> None:
     """The run log, the campaigns, and the snapshot index, catalog and settings as frames."""
     # the scheduler's run log (logs/runs.jsonl) as the table run_log, for the view runs
+    from pipeline.core.alerts import alert_settings
     from pipeline.store.runlog import load_into_duckdb
     from pipeline.warehouse.quality import load_quality_inputs
 
@@ -69,22 +70,14 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
     load_quality_inputs(con, store)
     snapshots = store.index_frame()
     catalog = load_catalog().frame()
-    settings = pl.DataFrame(
-        {
-            "key": [
-                "timezone",
-                "stuck_after_minutes",
-                "finished_after_hours",
-                "stale_after_hours",
-            ],
-            "value": [
-                config.timezone,
-                str(config.stuck_after_minutes),
-                str(config.report.finished_after_hours),
-                str(config.report.stale_after_hours),
-            ],
-        }
-    )
+    values = {
+        "timezone": config.timezone,
+        "stuck_after_minutes": str(config.stuck_after_minutes),
+        "finished_after_hours": str(config.report.finished_after_hours),
+        "stale_after_hours": str(config.report.stale_after_hours),
+        **alert_settings(config.alerts),  # alerts.<name>: the attention view's rules
+    }
+    settings = pl.DataFrame({"key": list(values), "value": list(values.values())})
     con.register("index_frame", snapshots.to_arrow())
     con.register("catalog_frame", catalog.to_arrow())
     con.register("settings_frame", settings.to_arrow())

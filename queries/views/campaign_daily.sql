@@ -27,7 +27,7 @@ counts AS (
 )
 SELECT
     campaign_id,
-    day,
+    counts.day,
     snapshot_id,
     snapshot_time,
     contacts,
@@ -60,7 +60,7 @@ SELECT
     initial + in_progress + retry_scheduled AS pending,
     invalid_record + removed + canceled_by_admin AS excluded,
     legacy_mapped,
-    lag(day) OVER w AS previous_day,
+    lag(counts.day) OVER w AS previous_day,
     contacts - lag(contacts) OVER w AS contacts_change,
     initial - lag(initial) OVER w AS initial_change,
     in_progress - lag(in_progress) OVER w AS in_progress_change,
@@ -79,7 +79,7 @@ SELECT
     reached_delivered - lag(reached_delivered) OVER w AS reached_delivered_change,
     reached_read - lag(reached_read) OVER w AS reached_read_change
 FROM counts
-WINDOW w AS (PARTITION BY campaign_id ORDER BY day);
+WINDOW w AS (PARTITION BY campaign_id ORDER BY counts.day);
 
 COMMENT ON MACRO TABLE campaign_daily IS 'campaign_daily(tz := configured): per campaign and local day, the end-of-day state counts and funnel (last complete snapshot of the day) and the change from the day before.';
 

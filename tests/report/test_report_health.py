@@ -66,9 +66,13 @@ def test_freshness_and_failed_exports_on_the_overview(tmp_path):
 
     problems = page.by_id("export-problems")
     items = [cell_text(li) for li in problems.find_all("li")]
-    assert len(items) == 2
+    assert len(items) == 3
     assert "failed: HTTP 503 x6" in items[0]
     assert "caught up (3 missed run(s) covered)" in items[1]
+    # alpha's 18:00Z snapshot (19:00 CET) was published incomplete: its last complete snapshot
+    # before is 12:00Z = 13:00 in Prague, 18 - 12 = 6 h older
+    assert items[2].startswith("2026-11-27 19:00 CET · alpha: published incomplete")
+    assert "2026-11-27 13:00 Europe/Prague, 6.0 h older" in items[2]
     assert "old failure" not in cell_text(problems)
 
 
