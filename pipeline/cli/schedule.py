@@ -258,7 +258,7 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
         f"Problems ({len(problems)}: campaigns whose latest export failed or is incomplete)",
     ]
     out += [
-        f"  PROBLEM campaign {c}{_named(names, c)}: {what} (at {_local(parse_iso(at), tz)})"
+        f"  PROBLEM campaign {c}: {what} (at {_local(parse_iso(at), tz)}{_named(names, c)})"
         for c, at, what in problems
     ]
     out += ["", "Data freshness (latest complete snapshot of each campaign)"]
@@ -365,7 +365,7 @@ def campaign_names(store: Store) -> dict[str, str]:
 
 
 def _named(names: dict[str, str], campaign_id: str) -> str:
-    return f" ({names[campaign_id]})" if campaign_id in names else ""
+    return f"; name: {names[campaign_id]}" if campaign_id in names else ""
 
 
 def freshness(store: Store) -> dict[str, tuple[datetime, int]]:
