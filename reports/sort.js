@@ -37,3 +37,5 @@
     });
   });
 }());
+// Printing shows the folded detail too: every details element opens before the page prints.
+window.addEventListener('beforeprint', () => document.querySelectorAll('details').forEach((d) => { d.open = true; }));

@@ -33,16 +33,17 @@ def demo(obj: Context, seed: int, scale: float, as_of: datetime) -> None:
     """Build a synthetic tenant and run the whole pipeline on it.
 
     Writes export files for several campaigns into <data-dir>/demo-exports, ingests them through the
-    normal ingest path, builds the warehouse and renders the reports of the last day. Deterministic
+    normal ingest path, builds the warehouse and renders the reports of its last 7 days. Deterministic
     for a given seed; running it again on the same data directory adds nothing.
     """
     from pipeline.demo.tenant import run_demo
-    from pipeline.report import render_day
+    from pipeline.report import render_last_days
     from pipeline.warehouse.build import build
 
     run_demo(obj.config, obj.console, seed=seed, scale=scale, as_of=as_of)
     result = build(obj.config, obj.console)
-    overview = render_day(obj.config, obj.console)
+    rendered = render_last_days(obj.config, obj.console, days=7)
+    overview = rendered.overview(rendered.days[-1])
     obj.console.info(f"Analyst copy of the warehouse: {result.analyst}")
     obj.console.info(f"The report is ready: {overview}")
     obj.console.info(f"Open it in a browser: file://{overview.resolve()}")

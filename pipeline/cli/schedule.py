@@ -252,17 +252,19 @@ def status_lines(obj: Context, *, last: int, as_of: datetime) -> list[str]:
     if last:
         out += ["", f"Last {min(last, len(records))} run(s)", *_run_lines(records[-last:], tz)]
     problems = LoadLog(config.data_dir).export_problems()
+    store = Store(config.data_dir)
+    names = campaign_names(store)
     out += [
         "",
         f"Problems ({len(problems)}: campaigns whose latest export failed or is incomplete)",
     ]
     out += [
-        f"  PROBLEM campaign {c}: {what} (at {_local(parse_iso(at), tz)})"
+        f"  PROBLEM campaign {c}: {what} (at {_local(parse_iso(at), tz)}{_named(names, c)})"
         for c, at, what in problems
     ]
     out += _digest_lines(config.data_dir, tz)
     out += ["", "Data freshness (latest complete snapshot of each campaign)"]
-    out += _freshness_lines(freshness(Store(config.data_dir)), as_of, tz)
+    out += _freshness_lines(freshness(store), names, as_of, tz)
     return out
 
 
@@ -351,17 +353,37 @@ def _run_lines(records: list[RunRecord], tz: ZoneInfo) -> list[str]:
 
 
 def _freshness_lines(
-    fresh: dict[str, tuple[datetime, int]], as_of: datetime, tz: ZoneInfo
+    fresh: dict[str, tuple[datetime, int]], names: dict[str, str], as_of: datetime, tz: ZoneInfo
 ) -> list[str]:
     if not fresh:
         return ["  no snapshots yet"]
     return table(
-        ["campaign", "latest snapshot", "age", "snapshots"],
+        ["campaign", "name", "latest snapshot", "age", "snapshots"],
         [
-            [c, _local(t, tz), age(as_of - t), f"{n:,}"]
+            [c, names.get(c, "-"), _local(t, tz), age(as_of - t), f"{n:,}"]
             for c, (t, n) in sorted(fresh.items(), key=lambda kv: kv[1][0])
         ],
     )
+
+
+#: A name is printed on one line, at most this many characters (it comes from the API).
+NAME_WIDTH = 40
+
+
+def campaign_names(store: Store) -> dict[str, str]:
+    """Each campaign's display name from ``campaigns.json`` (where the store knows one), on
+    one line and at most ``NAME_WIDTH`` characters."""
+    out = {}
+    for cid, info in store.campaigns().items():
+        name = info.get("name")
+        if isinstance(name, str) and name.strip():
+            flat = " ".join("".join(ch if ch.isprintable() else " " for ch in name).split())
+            out[cid] = flat if len(flat) <= NAME_WIDTH else flat[: NAME_WIDTH - 1] + "…"
+    return out
+
+
+def _named(names: dict[str, str], campaign_id: str) -> str:
+    return f"; name: {names[campaign_id]}" if campaign_id in names else ""
 
 
 def freshness(store: Store) -> dict[str, tuple[datetime, int]]:

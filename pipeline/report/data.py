@@ -195,6 +195,7 @@ def _campaign_day(
             RawState(u["raw_state"], u["contacts"]) for u in raw.unknown.get(cid, [])
         ),
         failed=r["failed"],
+        failed_share=r["failed_share"],
         failures=_failures(r, catalog),
         transitions=_transitions(raw.transitions.get(cid, [])) if r["fresh"] else (),
         stuck=_stuck_shown(raw.contacts.get(cid)),
@@ -254,6 +255,7 @@ def _totals(raw: _DayRows, campaigns: list[CampaignDay]) -> Totals:
         contacts_change=t["contacts_change"],
         funnel=_funnel(t),
         failed=t["failed"],
+        failed_share=t["failed_share"],
         stuck=raw.stuck_count(None),
         findings=sum(len(c.findings) for c in campaigns),
         final_campaigns=t["final_campaigns"],

@@ -221,6 +221,9 @@ class CampaignDay:
     final: bool = False  # finished or canceled: its numbers are final, counted in the totals
     lifecycle_reason: str | None = None
     hours_since_snapshot: float | None = None  # from its last snapshot to the day's end
+    failed_share: float | None = None  # failed / contacts (None: no contacts)
+    #: findings of the "Needs attention" list for this campaign (0 until that list fills it)
+    attention_count: int = 0
 
     @property
     def in_totals(self) -> bool:
@@ -255,6 +258,8 @@ class Totals:
     stuck: int
     findings: int
     final_campaigns: int = 0  # in the totals with their final numbers, no snapshot on the day
+    failed_share: float | None = None  # failed / contacts (None: no contacts)
+    attention: int = 0  # findings of the "Needs attention" list (0 until that list fills it)
 
 
 @dataclass(frozen=True)
@@ -346,12 +351,41 @@ class ArchiveDay:
     stale_campaigns: int
     contacts: int
     findings: int
+    reached_sent: int | None = None
+    read_of_sent: float | None = None
+    attention: int = 0
+
+
+@dataclass(frozen=True)
+class ArchiveCampaignDay:
+    """One day of a campaign in its own index across days."""
+
+    day: date
+    href: str  # that day's campaign page, relative to the archive
+    lifecycle: str
+    fresh: bool  # a snapshot on the day (else its last numbers: final, stale or unknown)
+    contacts: int
+    reached_sent: int | None
+    read_of_sent: float | None
+    attention: int = 0
+
+
+@dataclass(frozen=True)
+class ArchiveCampaign:
+    """A campaign's own index (``reports/campaign-<id>.html``): its days, newest first."""
+
+    campaign_id: str
+    title: str
+    href: str
+    days: tuple[ArchiveCampaignDay, ...]
 
 
 @dataclass(frozen=True)
 class ArchivePage:
-    """The archive index (``reports/index.html``): every rendered day, newest first."""
+    """The archive index (``reports/index.html``): every rendered day, newest first, and the
+    campaigns with their own indexes."""
 
     timezone: str
     version: str
     days: tuple[ArchiveDay, ...]
+    campaigns: tuple[ArchiveCampaign, ...] = ()

@@ -3,6 +3,7 @@
 Layout (default ``<data_dir>/reports``)::
 
     index.html                                   the archive: every rendered day, newest first
+    campaign-<id>.html                           a campaign's own index: its days, newest first
     <YYYY-MM-DD>/index.html                      the daily overview
     <YYYY-MM-DD>/overview.csv, overview.json     its metrics
     <YYYY-MM-DD>/campaign-<id>.html              a page per campaign
@@ -16,28 +17,23 @@ reader never sees half a page.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment
 
 from pipeline import __version__
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.core.console import Console
-from pipeline.core.durable import atomic_write
 from pipeline.core.errors import PipelineError
+from pipeline.report.archive import write_archive
 from pipeline.report.data import day_bounds, load_day
 from pipeline.report.files import write_day
-from pipeline.report.model import ArchiveDay, ArchivePage, PageMeta
+from pipeline.report.model import PageMeta
 from pipeline.report.queries import available_days, cache_daily, latest_data
-from pipeline.report.render import make_environment, render
+from pipeline.report.render import make_environment
 
 REPORTS_DIR = "reports"
 TREND_DAYS = 30
@@ -130,10 +126,12 @@ def render_reports(
     result = RenderResult(out_dir=out)
     con = open_analyst(config)
     try:
-        days = choose_days(available_days(con, config.timezone), day, start, end)
+        available = available_days(con, config.timezone)
+        days = choose_days(available, day, start, end)
         cache_daily(con, config.timezone)
         built = latest_data(con)
         known = set(rendered_days(out)) | set(days)
+        empty: list[date] = []
         for d in days:
             data = load_day(
                 con,
@@ -143,6 +141,10 @@ def render_reports(
                 stuck_minutes=config.stuck_after_minutes,
                 catalog=catalog,
             )
+            if not data.campaigns:  # no campaign to show: never a page of zeros
+                empty.append(d)
+                known.discard(d)
+                continue
             meta = _page_meta(config, d, known, built)
             files = write_day(env, out / d.isoformat(), meta, data, catalog.legacy_label)
             result.pages.extend(files.pages)
@@ -154,10 +156,23 @@ def render_reports(
             )
     finally:
         con.close()
-    write_archive(env, out, config.timezone)
+    _no_data(empty, days, available, console)
+    write_archive(env, out, config.timezone, rendered_days(out))
     result.pages.append(out / "index.html")
     result.seconds = time.perf_counter() - began
     return result
+
+
+def _no_data(empty: list[date], days: list[date], available: list[date], console: Console) -> None:
+    """Days without any campaign to show are not rendered: said on the console for a range, an
+    error (exit 1) when that was the only day asked for, or every day of the range."""
+    if not empty:
+        return
+    span = f"days with data: {available[0]} to {available[-1]}" if available else "no data yet"
+    if len(empty) == len(days):
+        asked = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        raise ReportError(f"no snapshot of any campaign on {asked}: nothing to report ({span})")
+    console.info(f"no snapshot of any campaign, not rendered: {', '.join(map(str, empty))}")
 
 
 def _page_meta(config: Config, d: date, known: set[date], built: datetime | None) -> PageMeta:
@@ -179,25 +194,21 @@ def _page_meta(config: Config, d: date, known: set[date], built: datetime | None
     )
 
 
-def write_archive(env: Environment, out: Path, tz: str) -> None:
-    days = []
-    for d in sorted(rendered_days(out), reverse=True):
-        summary: dict[str, Any] = {}
-        with contextlib.suppress(OSError, ValueError):
-            summary = json.loads((out / d.isoformat() / "overview.json").read_text("utf-8"))
-        totals = summary.get("totals", {})
-        days.append(
-            ArchiveDay(
-                day=d,
-                href=f"{d.isoformat()}/index.html",
-                campaigns=int(totals.get("campaigns", 0)),
-                stale_campaigns=int(totals.get("stale_campaigns", 0)),
-                contacts=int(totals.get("contacts", 0)),
-                findings=int(totals.get("findings", 0)),
-            )
-        )
-    page = ArchivePage(timezone=tz, version=__version__, days=tuple(days))
-    atomic_write(out / "index.html", render(env, "archive.html", page))
+def render_last_days(config: Config, console: Console | None = None, days: int = 7) -> RenderResult:
+    """Render the last ``days`` calendar days up to the latest day with data (the demo's week:
+    an archive with rows to compare and day-to-day links to follow)."""
+    from pipeline.warehouse.analyst import open_analyst
+
+    con = open_analyst(config)
+    try:
+        available = available_days(con, config.timezone)
+    finally:
+        con.close()
+    if not available:
+        raise ReportError("the warehouse has no complete snapshot yet: nothing to render")
+    last = available[-1]
+    first = max(available[0], last - timedelta(days=days - 1))
+    return render_reports(config, console, start=first, end=last)
 
 
 def render_day(config: Config, console: Console | None = None, day: date | None = None) -> Path:

@@ -6,7 +6,13 @@ import shutil
 
 from pipeline.core.config import Config
 from pipeline.core.console import Console
-from pipeline.report.pages import default_out_dir, render_reports, rendered_days, write_archive
+from pipeline.report.archive import write_archive
+from pipeline.report.pages import (
+    ReportError,
+    default_out_dir,
+    render_reports,
+    rendered_days,
+)
 from pipeline.report.render import make_environment
 from pipeline.warehouse.build import build
 from pipeline.warehouse.db import warehouse_paths
@@ -25,8 +31,11 @@ def rebuild_derived(config: Config, console: Console) -> None:
     days = rendered_days(out)
     if not days:
         return
-    result = render_reports(config, console, start=days[0], end=days[-1])
-    for gone in sorted(set(days) - set(result.days)):
+    try:
+        kept = render_reports(config, console, start=days[0], end=days[-1]).days
+    except ReportError:  # not one of the days has data left
+        kept = []
+    for gone in sorted(set(days) - set(kept)):
         shutil.rmtree(out / gone.isoformat())
         console.info(f"report {gone} deleted: it can no longer be rendered without the contact")
-    write_archive(make_environment(config.timezone), out, config.timezone)
+    write_archive(make_environment(config.timezone), out, config.timezone, rendered_days(out))

@@ -109,6 +109,37 @@ def make_time_filters(tz_name: str) -> dict[str, Any]:
     return {"localtime": localtime, "utctime": utctime}
 
 
+#: What the pages call each lifecycle (campaign_lifecycle) and state category, never the code.
+LIFECYCLE_LABELS = {
+    "running": "Running",
+    "finished": "Finished",
+    "canceled": "Canceled by admin",
+    "stale": "Stale",
+    "unknown": "Unknown",
+}
+CATEGORY_LABELS = {
+    "pending": "Pending",
+    "in_funnel": "In the funnel",
+    "failed": "Failed",
+    "excluded": "Excluded",
+    "other": "Not in the catalog",
+}
+
+
+def lifecycle_label(code: str | None) -> str:
+    return LIFECYCLE_LABELS.get(code or "unknown", (code or "unknown").replace("_", " "))
+
+
+def category_label(code: str) -> str:
+    return CATEGORY_LABELS.get(code, code.replace("_", " "))
+
+
+def state_name(label: str, code: str) -> str:
+    """A state's label where funnel stages appear beside it: the state Sent is "Sent (state)",
+    never to be read as the funnel stage "reached Sent"."""
+    return f"{label} (state)" if code == "sent" else label
+
+
 def iso_day(value: date | None) -> str:
     return "n/a" if value is None else value.isoformat()
 
@@ -157,6 +188,8 @@ def make_environment(tz_name: str) -> Environment:
             "pp": fmt_pp,
             "change_class": change_class,
             "iso_day": iso_day,
+            "lifecycle_label": lifecycle_label,
+            "category_label": category_label,
             **make_time_filters(tz_name),
         }
     )
@@ -168,6 +201,7 @@ def make_environment(tz_name: str) -> Environment:
             "csp_with_sort": csp_for(style, sort_js()),
             "sort_js": Markup(sort_js()),  # our own file, never user input
             "stacking": stacking,
+            "state_name": state_name,
             "stage_definitions": STAGE_DEFINITIONS,
             "version": __version__,
             "funnel_chart": charts.funnel_chart,

@@ -98,6 +98,7 @@ SELECT
     ratio(l.reached_delivered, l.contacts) AS reached_delivered_share,
     ratio(l.reached_read, l.contacts) AS reached_read_share,
     l.failed,
+    ratio(l.failed, l.contacts) AS failed_share,
     l.sending_failed,
     l.error,
     l.delivery_failed,

@@ -60,7 +60,8 @@ SELECT
     delivery_rate - previous_delivery_rate AS delivery_rate_change,
     read_rate - previous_read_rate AS read_rate_change,
     read_of_sent - previous_read_of_sent AS read_of_sent_change,
-    failed
+    failed,
+    ratio(failed, contacts) AS failed_share
 FROM t;
 
 COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30): one row, the campaigns of report_day (with a snapshot on the day, or final) together, with rates from the sums and changes from the same campaigns'' previous day.';

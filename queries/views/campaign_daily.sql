@@ -14,6 +14,7 @@
 -- counts of that zone's days in the table daily_state (day_counts over the days it redoes);
 -- another zone's are computed from the history on each call (day_ends, then day_counts, the
 -- formulas in formulas/daily.sql).
+-- campaign_name (last column) is the name from the table campaigns, NULL when unknown.
 -- depends: formulas/daily.sql, views/defaults.sql
 CREATE OR REPLACE MACRO campaign_daily(tz := NULL) AS TABLE
 WITH ends AS (
@@ -77,7 +78,9 @@ SELECT
     other - lag(other) OVER w AS other_change,
     reached_sent - lag(reached_sent) OVER w AS reached_sent_change,
     reached_delivered - lag(reached_delivered) OVER w AS reached_delivered_change,
-    reached_read - lag(reached_read) OVER w AS reached_read_change
+    reached_read - lag(reached_read) OVER w AS reached_read_change,
+    (SELECT any_value(n.name) FROM campaigns AS n WHERE n.campaign_id = counts.campaign_id)
+        AS campaign_name
 FROM counts
 WINDOW w AS (PARTITION BY campaign_id ORDER BY counts.day);
 
@@ -108,3 +111,4 @@ COMMENT ON COLUMN campaign_daily.excluded IS 'invalid_record + removed + cancele
 COMMENT ON COLUMN campaign_daily.legacy_mapped IS 'Contacts in the legacy Successfully Submitted state (mapped).';
 COMMENT ON COLUMN campaign_daily.previous_day IS 'The day the *_change columns compare with (the campaign''s previous day with data).';
 COMMENT ON COLUMN campaign_daily.contacts_change IS 'contacts minus the previous day''s.';
+COMMENT ON COLUMN campaign_daily.campaign_name IS 'The campaign''s name from the table campaigns (the API''s campaign list); NULL when unknown.';

@@ -19,6 +19,7 @@
 --     now_delivery_rate, now_read_rate, now_read_of_sent: the same ratios of now_reached_*
 -- A rate is NULL when its denominator is 0. legacy_mapped: the snapshot's rows in the legacy
 -- state (snapshot_log, counted from each row's raw text at publication).
+-- campaign_name (last column): the name from the table campaigns, NULL when unknown.
 -- The view funnel (no parentheses) is the same as of the latest data.
 -- depends: views/contact_state.sql, views/latest_snapshots.sql, views/defaults.sql
 CREATE OR REPLACE MACRO funnel(as_of := NULL) AS TABLE
@@ -73,7 +74,9 @@ SELECT
     pending,
     excluded,
     other,
-    legacy_mapped
+    legacy_mapped,
+    (SELECT any_value(n.name) FROM campaigns AS n WHERE n.campaign_id = counts.campaign_id)
+        AS campaign_name
 FROM counts;
 
 COMMENT ON MACRO TABLE funnel IS 'funnel(as_of := latest): per campaign, contacts, the funnel ever (reached_*: furthest stage ever reached) and now (now_reached_*: current states rolled up), their rates (NULL on a zero denominator), failures, pending, excluded.';
@@ -104,3 +107,4 @@ COMMENT ON COLUMN funnel.pending IS 'Contacts now in Initial, In progress or Ret
 COMMENT ON COLUMN funnel.excluded IS 'Contacts now in Invalid record, Removed or Canceled by admin.';
 COMMENT ON COLUMN funnel.other IS 'Contacts now in a state the catalog does not know.';
 COMMENT ON COLUMN funnel.legacy_mapped IS 'Rows of the snapshot in the legacy Successfully Submitted state (mapped), counted at publication.';
+COMMENT ON COLUMN funnel.campaign_name IS 'The campaign''s name from the table campaigns (the API''s campaign list); NULL when unknown.';

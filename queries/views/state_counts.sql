@@ -4,6 +4,7 @@
 --
 -- State counts are exclusive: per snapshot, sum(contacts) = campaign_contacts, the number of
 -- contacts the snapshot listed. An empty snapshot has 13 rows of 0.
+-- campaign_name (last column): the name from the table campaigns, NULL when unknown.
 -- depends: formulas/state_history.sql
 CREATE OR REPLACE VIEW state_counts AS
 WITH counts AS (
@@ -25,7 +26,9 @@ SELECT
     c.category,
     c.sort_order,
     coalesce(k.n, 0) AS contacts,
-    sum(coalesce(k.n, 0)) OVER (PARTITION BY s.snapshot_id) AS campaign_contacts
+    sum(coalesce(k.n, 0)) OVER (PARTITION BY s.snapshot_id) AS campaign_contacts,
+    (SELECT any_value(n.name) FROM campaigns AS n WHERE n.campaign_id = s.campaign_id)
+        AS campaign_name
 FROM snapshot_log AS s
 CROSS JOIN catalog AS c
 LEFT JOIN counts AS k ON k.snapshot_id = s.snapshot_id AND k.state = c.state
@@ -41,3 +44,4 @@ COMMENT ON COLUMN state_counts.category IS 'pending, in_funnel, failed, excluded
 COMMENT ON COLUMN state_counts.sort_order IS 'Order in which reports list the states.';
 COMMENT ON COLUMN state_counts.contacts IS 'Contacts in this state in this snapshot.';
 COMMENT ON COLUMN state_counts.campaign_contacts IS 'All contacts in this snapshot (the sum over its 13 rows).';
+COMMENT ON COLUMN state_counts.campaign_name IS 'The campaign''s name from the table campaigns (the API''s campaign list); NULL when unknown.';

@@ -40,7 +40,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def html_pages(result: Any) -> list[Path]:
     pages = sorted(result.out_dir.rglob("*.html"))
-    assert len(pages) == 6  # archive, overview, 4 campaign pages
+    # archive, overview, 4 campaign pages, 4 campaigns' own indexes across days
+    assert len(pages) == 10
     return pages
 
 
@@ -114,3 +115,62 @@ def test_every_page_loads_offline_in_chromium(site: Any, tmp_path: Path) -> None
         browser.close()
     for name in ("report-overview.png", "report-campaign.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+# Every table and every cell of it inside its container, and the page not wider than the window.
+# Folded details are opened first (print shows them open). Returns the problems as text.
+FIT = """(() => {
+  document.querySelectorAll('details').forEach(d => { d.open = true; });
+  const out = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1) out.push('page ' + doc.scrollWidth + ' > ' + doc.clientWidth);
+  document.querySelectorAll('table').forEach(t => {
+    const box = t.closest('.scroll') || t.parentElement;
+    const b = box.getBoundingClientRect();
+    if (box.scrollWidth > box.clientWidth + 1) out.push(t.id + ' scrolls: ' + box.scrollWidth + ' > ' + box.clientWidth);
+    t.querySelectorAll('th, td').forEach(cell => {
+      const r = cell.getBoundingClientRect();
+      if (r.width && (r.right > b.right + 1 || r.left < b.left - 1))
+        out.push(t.id + ' cell "' + cell.textContent.trim().slice(0, 20) + '" at ' + Math.round(r.left) + '..' + Math.round(r.right) + ' outside ' + Math.round(b.left) + '..' + Math.round(b.right));
+    });
+  });
+  return [document.querySelectorAll('table').length, out.slice(0, 8)];
+})()"""
+
+#: The windows the pages must fit: a desktop, a phone, and the printable width of an A4 page
+#: (297 - 2 x 12 mm = 273 mm = 1032 CSS px landscape; 210 - 24 = 186 mm = 703 px portrait).
+WINDOWS = (("desktop", 1400, False), ("phone", 390, False), ("print-landscape", 1032, True),
+           ("print-portrait", 703, True))  # fmt: skip
+SCREENS = Path("/tmp/screens")
+
+
+def test_no_table_is_cut_off_on_desktop_phone_or_paper(site: Any, tmp_path: Path) -> None:
+    chromium = find_chromium()
+    if chromium is None:
+        tool_missing("headless Chromium is not installed (Debian: apt-get install chromium)")
+    assert chromium is not None
+    day = site.out_dir / REPORT_DAY.isoformat()
+    pages = [site.out_dir / "index.html", day / "index.html", day / "campaign-alpha.html",
+             site.out_dir / "campaign-alpha.html"]  # fmt: skip
+    shots = ARTIFACTS / "layout"
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        for name, width, paper in WINDOWS:
+            session = browser.open_page(width=width, height=900)
+            if paper:
+                browser.send("Emulation.setEmulatedMedia", {"media": "print"}, session)
+            for page in pages:
+                assert not browser.load(session, page.as_uri())
+                tables, problems = browser.evaluate(session, FIT)  # type: ignore[misc]
+                assert tables >= 1 and problems == [], f"{name} {page.name}: {problems}"
+            browser.load(session, (day / "index.html").as_uri())
+            browser.evaluate(session, FIT)  # the detail unfolded, as printed
+            browser.screenshot(session, shots / f"overview-{name}.png")
+    finally:
+        browser.close()
+    print(f"layout screenshots in {shots}")
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    for name in ("desktop", "phone", "print-portrait"):
+        shot = shots / f"overview-{name}.png"
+        assert shot.stat().st_size > 10_000
+        shutil.copy(shot, SCREENS / shot.name)

@@ -163,7 +163,8 @@ def test_pages_have_the_structure_of_a_benign_render(renders: tuple[Path, Path])
     benign, hostile = renders
     names = [p.relative_to(benign) for p in pages(benign)]
     assert names == [p.relative_to(hostile) for p in pages(hostile)]
-    assert len(names) == N + 2  # N campaign pages, the overview, the archive
+    # N campaign pages, the overview, the archive, and N campaigns' own indexes across days
+    assert len(names) == 2 * N + 2
     for rel in names:
         good = parse_html((benign / rel).read_text("utf-8"))
         bad = parse_html((hostile / rel).read_text("utf-8"))

@@ -298,3 +298,22 @@ def test_status_names_what_it_gave_up_on_and_what_is_due(data_dir, tmp_path):
     assert "Last error: report failed (test)" in out
     out = CliRunner().invoke(cli, [*args, "2026-11-29T05:30:00Z"]).output
     assert "due now: report (report, day 2026-11-28)" in out
+
+
+def test_status_names_each_campaign_where_the_store_knows_its_name(data_dir, tmp_path):
+    from conftest import ingest
+
+    for cid in ("77", "78"):
+        csv = tmp_path / f"campaign-{cid}_20261128T080000Z.csv"
+        csv.write_text("contact_id,state\n1,WA_READ\n")
+        ingest(data_dir, csv)
+    # as the exporter records the API's list; a name with a line break stays on one line
+    (data_dir / "campaigns.json").write_text('{"77": {"name": "Winter\\npromo"}}', "utf-8")
+    result = CliRunner().invoke(
+        cli, ["--data-dir", str(data_dir), "status", "--as-of", "2026-11-28T10:00:00Z"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    assert "Winter promo" in lines["77"]
+    assert lines["78"].split()[1] == "-"  # no name known: a dash, the id stays
+    assert "name" in lines["campaign"]
