@@ -8,7 +8,8 @@ objects: no arithmetic on metrics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -121,7 +122,10 @@ def load_day(
         )
         for r in raw.campaigns
     ]
-    totals = _totals(raw, campaigns)
+    attention = load_attention(con, day, tz)
+    per_campaign = Counter(a.campaign_id for a in attention)
+    campaigns = [replace(c, attention_count=per_campaign[c.campaign_id]) for c in campaigns]
+    totals = replace(_totals(raw, campaigns), attention=len(attention))
     freshness = _freshness(q.freshness_rows(con, day, tz, days), names)
     runs_recorded = q.runs_recorded(con)
     problems = _export_problems(q.export_problem_rows(con, day))
@@ -137,7 +141,7 @@ def load_day(
         freshness=freshness,
         export_problems=problems,
         runs_recorded=runs_recorded,
-        attention=load_attention(con, day, tz),
+        attention=attention,
     )
 
 

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from report_helpers import parse_html
+from warehouse_helpers import build_quiet, ingest_snapshot, make_config, write_snapshot
 
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.demo.tenant import run_demo
 from pipeline.report.pages import render_reports
-from tests.report_helpers import parse_html
-from tests.warehouse_helpers import build_quiet, ingest_snapshot, make_config, write_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,16 @@ def test_the_demo_cases_head_the_overview(demo_pages: Path) -> None:
     assert (demo_pages / link.split("#")[0]).is_file()
     # labels for people, no internal codes in the visible text
     assert not any("_share" in t or "sending_failed" in t for t in texts)
+    # the summary row's count is the campaign's share of the list, the total row all of it
+    summary = page.by_id("summary")
+    counts = {
+        r.find("th").text.strip(): r.find_all("td", data_metric="attention")[0].text
+        for r in summary.find("tbody").find_all("tr")
+    }
+    own = sum(1 for t in texts if "Reactivation:" in t)
+    assert own >= 1 and counts["Reactivation"].strip() == str(own)
+    total = summary.find("tfoot").find_all("td", data_metric="attention")[0].text
+    assert total.strip() == str(len(items))
 
 
 def test_campaign_pages_show_their_own_findings_and_a_quiet_one_none(demo_pages: Path) -> None:

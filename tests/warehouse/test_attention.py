@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from warehouse_helpers import build_quiet, ingest_snapshot, make_config, query
 
 from pipeline.core.alerts import AlertsConfig
 from pipeline.core.config import Config
-from tests.warehouse_helpers import build_quiet, ingest_snapshot, make_config, query
 
 #: small tenants: judge campaigns of 10+ contacts and rates of 10+ reached Sent
 SMALL = AlertsConfig(min_contacts=10, min_sent=10)
