@@ -20,7 +20,9 @@
 --   quarantined_rows     rows of the day's snapshots quarantined at ingest, by reason
 --                        (quality_quarantine), except exact repeats (duplicate_rows)
 --   stale                campaigns stale at the end of the day (campaign_lifecycle: no complete
---                        snapshot for longer than [report] stale_after_hours, not finished)
+--                        snapshot for longer than [report] stale_after_hours, not finished), and
+--                        file-fed campaigns (lifecycle unknown) with as long a gap: a fact worth
+--                        a look, though files cannot say whether the campaign has ended
 -- A check that found nothing has no row.
 --
 -- Only the day's part of the history is read, so the cost follows the day, not all history:
@@ -212,10 +214,19 @@ findings AS (
         'no complete snapshot for ' || CAST(l.hours_since_snapshot AS VARCHAR)
         || ' h at the end of the day; the latest is from ' || strftime(
             timezone(b.zone, l.last_snapshot_time), '%Y-%m-%d %H:%M'
-        ) || ' ' || b.zone
+        ) || ' ' || b.zone || CASE
+            WHEN l.lifecycle = 'unknown'
+                THEN '; fed by files, which do not say whether it has ended '
+                || '(ingest --finished marks its end)'
+            ELSE ''
+        END
     FROM campaign_lifecycle(day := (SELECT d FROM bounds), tz := (SELECT zone FROM bounds)) AS l,
         bounds AS b
     WHERE l.lifecycle = 'stale'
+        OR (l.lifecycle = 'unknown' AND l.hours_since_snapshot > (
+            SELECT coalesce(max(CAST(value AS DOUBLE)), 26) FROM settings
+            WHERE key = 'stale_after_hours'
+        ))
 )
 SELECT
     b.d AS day,

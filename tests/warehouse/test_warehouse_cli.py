@@ -56,9 +56,11 @@ def test_the_section_has_examples() -> None:
 def test_every_adhoc_sql_example_runs(
     tenant: Config, example: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Each example runs (no error, JSON out) on a small hand-built tenant too; that each returns
+    rows as written is checked on the demo data the README names (tests/demo/
+    test_readme_examples.py), since the examples name the demo's days and contacts."""
     assert run(tenant, "sql", "--format", "json", example) == 0, capsys.readouterr().err
-    rows = json.loads(capsys.readouterr().out)
-    assert rows, f"the example returned no rows on the tiny tenant:\n{example}"
+    assert isinstance(json.loads(capsys.readouterr().out), list)
 
 
 def test_build_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
