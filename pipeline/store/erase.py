@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -21,8 +21,9 @@ from pipeline.core.console import Console
 from pipeline.core.durable import JsonlLog, atomic_write
 from pipeline.core.errors import PipelineError
 from pipeline.store.loads import LOADS
+from pipeline.store.meta import rewritten
 from pipeline.store.runlog import RUNS
-from pipeline.store.snapshots import SnapshotMeta, Store
+from pipeline.store.snapshots import Store
 from pipeline.store.suppression import add_suppression
 from pipeline.store.writer import Writer
 
@@ -38,18 +39,6 @@ class EraseResult:
     quarantine_files_rewritten: int = 0
     log_lines_cleaned: int = 0
     report_files_cleaned: list[str] = field(default_factory=list)
-
-
-def rewritten(meta: SnapshotMeta, frame: pl.DataFrame, tag: str) -> SnapshotMeta:
-    """The record of a snapshot rewritten with these rows, in a file of its own."""
-    base = meta.path.rsplit("/", 1)[0]
-    return replace(
-        meta,
-        path=f"{base}/{meta.snapshot_id}-r{tag}.parquet",
-        rows=frame.height,
-        other_rows=frame.filter(pl.col("state") == "other").height,
-        legacy_rows=frame.filter(pl.col("legacy")).height,
-    )
 
 
 def erase_contact(config: Config, console: Console, contact_id: str) -> EraseResult:
