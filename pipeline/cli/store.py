@@ -115,16 +115,15 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
     warehouse and the rendered reports from the cleaned store, and keeps the contact on a
     suppression list so that a later file or export does not bring it back.
     """
-    from pipeline.report.rebuild import rebuild_derived
-    from pipeline.store.erase import erase_contact
+    from pipeline.report.rebuild import erase_everywhere
 
     if not yes:
         click.confirm(
             f"Erase contact {contact_id} from {obj.config.data_dir} for good?", abort=True
         )
-    erase_contact(obj.config, obj.console, contact_id)
-    # Derived data (warehouse, reports) is rebuilt from the cleaned store.
-    rebuild_derived(obj.config, obj.console)
+    # Every lock first (busy: refused, nothing changed), then the store, then the warehouse and
+    # reports rebuilt from the cleaned store.
+    erase_everywhere(obj.config, obj.console, contact_id)
 
 
 @click.command(epilog="Example: campaign-reports retention --as-of 2026-11-28T06:00:00Z")
