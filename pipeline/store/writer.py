@@ -78,7 +78,12 @@ class Writer:
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
-        remove_stale_temps(self.store.root, CAMPAIGNS)
+        # temporary files of atomic writes that a dead writer left (campaigns.json, the
+        # record of an unfinished erasure, logs and quarantine files rewritten by erase)
+        remove_stale_temps(self.store.root)
+        for folder in (self.store.root / "logs", self.store.quarantine_dir):
+            if folder.is_dir():
+                remove_stale_temps(folder, recursive=True)
 
     def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
         """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""

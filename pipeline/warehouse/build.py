@@ -171,6 +171,7 @@ def build(
             _build_into(con, store, config, console, result, batch_rows)
             con.execute("CHECKPOINT")
             built = True
+            faults.point("build-checkpointed")
         except duckdb.Error as exc:
             raise WarehouseError(
                 f"the build of {target} failed: {exc}. "
