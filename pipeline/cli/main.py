@@ -84,6 +84,18 @@ def cli(
         )
     config = load_config(config_path, overrides={"data_dir": data_dir})
     ctx.obj = Context(config=config, console=Console(quiet=quiet), debug=debug)
+    if (
+        ctx.invoked_subcommand in FINISH_ERASURES_FIRST
+        and (config.data_dir / ".erase-pending").exists()
+    ):
+        # an erasure that a crash or an error left unfinished is finished before anything else
+        from pipeline.report.rebuild import finish_pending_erasures
+
+        finish_pending_erasures(config, ctx.obj.console)
+
+
+#: the commands that write, before which an unfinished erasure is finished
+FINISH_ERASURES_FIRST = ("ingest", "retention", "export", "build", "report", "run")
 
 
 # Each command is defined in its stage's module and registered here, one line each.

@@ -15,7 +15,8 @@ from pipeline.core.errors import PipelineError
 @click.command(
     epilog="Examples:\n\n\b\n  campaign-reports ingest inbox/campaign-1234_20261128T060000Z.csv\n"
     "  campaign-reports ingest --campaign 1234 --snapshot-time 2026-11-28T06:00:00+01:00 export.csv\n"
-    "  campaign-reports ingest --encoding cp1250 excel-export.csv"
+    "  campaign-reports ingest --encoding cp1250 excel-export.csv\n"
+    "  campaign-reports ingest --replace campaign-1234_20261128T060000Z.csv"
 )
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -49,6 +50,13 @@ from pipeline.core.errors import PipelineError
     "last snapshot time here (a file name ending in _final says the same). "
     "Example: --finished",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Publish the files' snapshots in place of published ones with the same campaign and "
+    "time (a wrong or cut-short export replaced on purpose; recorded as a replacement, and the "
+    "next build rebuilds those campaigns). Example: --replace",
+)
 @pass_ctx
 def ingest(
     obj: Context,
@@ -58,13 +66,15 @@ def ingest(
     encoding: str | None,
     delimiter: str | None,
     finished: bool,
+    replace: bool,
 ) -> None:
     """Load export files (CSV, Parquet, JSON) into the snapshot store.
 
     Each file is accounted for: rows read = rows loaded + rows quarantined. Bad rows go to
     quarantine/ with a reason; a file that cannot be trusted as a whole is rejected and nothing
-    from it is written. Ingesting the same file twice adds nothing. Exit code 1 if any file was
-    rejected.
+    from it is written. Ingesting the same file twice adds nothing; a different file for a
+    campaign and time already published is refused unless --replace is given. Exit code 1 if
+    any file was rejected.
     """
     from pipeline.store.ingest import IngestOptions, ingest_files
     from pipeline.store.snapshots import Store
@@ -75,6 +85,7 @@ def ingest(
         encoding=encoding,
         delimiter=delimiter,
         finished=finished,
+        replace=replace,
     )
     reports = ingest_files(
         list(files),
@@ -104,16 +115,15 @@ def erase(obj: Context, contact_id: str, yes: bool) -> None:
     warehouse and the rendered reports from the cleaned store, and keeps the contact on a
     suppression list so that a later file or export does not bring it back.
     """
-    from pipeline.report.rebuild import rebuild_derived
-    from pipeline.store.erase import erase_contact
+    from pipeline.report.rebuild import erase_everywhere
 
     if not yes:
         click.confirm(
             f"Erase contact {contact_id} from {obj.config.data_dir} for good?", abort=True
         )
-    erase_contact(obj.config, obj.console, contact_id)
-    # Derived data (warehouse, reports) is rebuilt from the cleaned store.
-    rebuild_derived(obj.config, obj.console)
+    # Every lock first (busy: refused, nothing changed), then the store, then the warehouse and
+    # reports rebuilt from the cleaned store.
+    erase_everywhere(obj.config, obj.console, contact_id)
 
 
 @click.command(epilog="Example: campaign-reports retention --as-of 2026-11-28T06:00:00Z")

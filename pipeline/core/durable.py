@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -52,7 +53,7 @@ def write_durably(path: Path, data: bytes) -> None:
 # ----------------------------------------------------------------------------- atomic writes
 def _stage_beside(path: Path, raw: bytes) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
@@ -85,6 +86,7 @@ def atomic_write_many(files: dict[Path, str | bytes]) -> None:
         else:
             with ThreadPoolExecutor(max_workers=16) as pool:
                 list(pool.map(fsync_path, [t for t, _ in staged]))
+        faults.point("temp-written")
         for tmp, path in staged:
             os.replace(tmp, path)
     except BaseException:
@@ -100,13 +102,14 @@ def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
     import shutil
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=TMP_SUFFIX)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix(target), suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
             shutil.copyfileobj(src, out, 16 << 20)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, mode)
+        faults.point("temp-written")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -114,11 +117,40 @@ def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
     fsync_path(target.parent)
 
 
-def remove_stale_temps(folder: Path, name: str) -> int:
-    """Remove temporary files of ``atomic_write`` for ``folder/name`` that a crashed run left.
-    Call it only while holding the lock of whoever writes that file. Returns how many."""
+def _tmp_prefix(path: Path) -> str:
+    """``.<name>.<pid>.``: a temporary file names its owner, so that a later run can tell a dead
+    run's leftovers from a live one's."""
+    return f".{path.name}.{os.getpid()}."
+
+
+_OWNER = re.compile(r"\.(\d+)\.[^.]+" + re.escape(TMP_SUFFIX) + "$")
+
+
+def _owner_alive(tmp: Path) -> bool:
+    match = _OWNER.search(tmp.name)
+    if match is None:
+        return False  # an older version's name: no owner known
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def remove_stale_temps(folder: Path, name: str = "*", *, recursive: bool = False) -> int:
+    """Remove temporary files of ``atomic_write`` / ``atomic_copy`` for ``folder/name`` (every
+    name: ``*``; in subfolders too: ``recursive``) that a run which died left: those whose owner
+    process is gone. Returns how many."""
     count = 0
-    for tmp in folder.glob(f".{name}.*{TMP_SUFFIX}"):
+    pattern = f".{name}.*{TMP_SUFFIX}"
+    for tmp in folder.rglob(pattern) if recursive else folder.glob(pattern):
+        if _owner_alive(tmp):
+            continue
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
             count += 1

@@ -27,6 +27,7 @@ from pipeline import __version__
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.core.console import Console
+from pipeline.core.durable import remove_stale_temps
 from pipeline.core.errors import PipelineError
 from pipeline.report.archive import write_archive
 from pipeline.report.data import day_bounds, load_day
@@ -124,6 +125,8 @@ def render_reports(
     env = make_environment(config.timezone)
     catalog = load_catalog()
     result = RenderResult(out_dir=out)
+    if out.is_dir():
+        remove_stale_temps(out, recursive=True)  # what a report that died left
     con = open_analyst(config)
     try:
         available = available_days(con, config.timezone)

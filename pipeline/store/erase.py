@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -21,8 +21,9 @@ from pipeline.core.console import Console
 from pipeline.core.durable import JsonlLog, atomic_write
 from pipeline.core.errors import PipelineError
 from pipeline.store.loads import LOADS
+from pipeline.store.meta import rewritten
 from pipeline.store.runlog import RUNS
-from pipeline.store.snapshots import SnapshotMeta, Store
+from pipeline.store.snapshots import Store
 from pipeline.store.suppression import add_suppression
 from pipeline.store.writer import Writer
 
@@ -40,49 +41,42 @@ class EraseResult:
     report_files_cleaned: list[str] = field(default_factory=list)
 
 
-def rewritten(meta: SnapshotMeta, frame: pl.DataFrame, tag: str) -> SnapshotMeta:
-    """The record of a snapshot rewritten with these rows, in a file of its own."""
-    base = meta.path.rsplit("/", 1)[0]
-    return replace(
-        meta,
-        path=f"{base}/{meta.snapshot_id}-r{tag}.parquet",
-        rows=frame.height,
-        other_rows=frame.filter(pl.col("state") == "other").height,
-        legacy_rows=frame.filter(pl.col("legacy")).height,
-    )
-
-
-def erase_contact(config: Config, console: Console, contact_id: str) -> EraseResult:
-    """Remove one contact from every snapshot and quarantine file, and suppress it."""
+def erase_contact(
+    config: Config, console: Console, contact_id: str, *, writer: Writer | None = None
+) -> EraseResult:
+    """Remove one contact from every snapshot and quarantine file, and suppress it. With
+    ``writer``, the caller holds the store's lock (and the right to remove files) already."""
     contact_id = contact_id.strip()
     if not contact_id:
         raise EraseError("the contact id is empty")
-    store = Store(config.data_dir)
+    if writer is None:
+        with Store(config.data_dir).writer("erase") as own:
+            return erase_contact(config, console, contact_id, writer=own)
+    store = writer.store
     result = EraseResult()
     tag = hashlib.sha256(f"{contact_id}{iso_utc(now())}".encode()).hexdigest()[:8]
-    with store.writer("erase") as writer:
-        add_suppression(store, contact_id)
-        published = store.published_ids()
-        hits = (
-            store.scan()
-            .filter(pl.col("contact_id") == contact_id)
-            .group_by("snapshot_id")
-            .len()
-            .collect()
-        )
-        counts = dict(hits.iter_rows())
-        touched = [published[sid] for sid in counts]
-        staged = []
-        for meta in touched + store.sharing_files(touched):
-            frame = store.read_snapshot(meta).filter(pl.col("contact_id") != contact_id)
-            staged.append(writer.stage_snapshot(rewritten(meta, frame, tag), frame))
-            result.rows_removed += counts.get(meta.snapshot_id, 0)
-        result.quarantine_files_rewritten = _scrub_quarantine(store, writer, contact_id)
-        result.log_lines_cleaned = scrub_logs(store, contact_id)
-        writer.commit_changes(reason=f"erase {tag}", replaced=staged)
-        result.snapshots_rewritten = len(staged)
+    add_suppression(store, contact_id)
+    published = store.published_ids()
+    hits = (
+        store.scan()
+        .filter(pl.col("contact_id") == contact_id)
+        .group_by("snapshot_id")
+        .len()
+        .collect()
+    )
+    counts = dict(hits.iter_rows())
+    touched = [published[sid] for sid in counts]
+    staged = []
+    for meta in touched + store.sharing_files(touched):
+        frame = store.read_snapshot(meta).filter(pl.col("contact_id") != contact_id)
+        staged.append(writer.stage_snapshot(rewritten(meta, frame, tag), frame))
+        result.rows_removed += counts.get(meta.snapshot_id, 0)
+    result.quarantine_files_rewritten = _scrub_quarantine(store, writer, contact_id)
+    result.log_lines_cleaned = scrub_logs(store, contact_id)
+    writer.commit_changes(reason=f"erase {tag}", replaced=staged)
+    result.snapshots_rewritten = len(staged)
     console.info(
-        f"Erased contact {contact_id}: {result.rows_removed:,} rows removed from "
+        f"Erased contact {contact_id} from the store: {result.rows_removed:,} rows removed from "
         f"{result.snapshots_rewritten:,} snapshot(s), {result.quarantine_files_rewritten} "
         f"quarantine file(s) rewritten, {result.log_lines_cleaned} log line(s) cleaned; it is on "
         "the suppression list."

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.csvsafe import neutralise_frame
-from pipeline.core.errors import IngestError, PipelineError, describe
+from pipeline.core.errors import IngestError, PipelineError, SnapshotConflict, describe
 from pipeline.normalize.rows import (
     DUPLICATE,
     campaign_and_time,
@@ -54,6 +54,9 @@ class IngestOptions:
     delimiter: str | None = None
     source: str = "file"
     finished: bool = False  # the files are their campaigns' final exports (``--finished``)
+    #: publish a file's snapshots in place of published ones with the same campaign and time
+    #: (``--replace``), instead of refusing the file
+    replace: bool = False
 
 
 @dataclass
@@ -74,6 +77,7 @@ class FileReport:
     legacy_rows: int = 0
     published: list[SnapshotMeta] = field(default_factory=list)
     already_present: list[SnapshotMeta] = field(default_factory=list)
+    replaced: list[SnapshotMeta] = field(default_factory=list)  # published in place of others
     quarantine_file: str | None = None
     error: PipelineError | None = None
     #: campaign id -> its last snapshot time in the file, when the file is a final export
@@ -111,6 +115,11 @@ class FileReport:
         if self.published:
             parts.append(
                 f"  {len(self.published)} snapshot(s) published: " + _describe(self.published)
+            )
+        if self.replaced:
+            parts.append(
+                f"  {len(self.replaced)} snapshot(s) replaced (--replace): "
+                + _describe(self.replaced)
             )
         if self.already_present:
             parts.append(
@@ -187,6 +196,7 @@ def ingest_files(
         results = writer.commit_inputs([p for _, p in pending])
         for (report, _), result in zip(pending, results, strict=True):
             report.published = result.published
+            report.replaced = result.replaced
             report.quarantine_file = result.quarantine_file
         _record_finished(writer, reports)
         for path, report in zip(paths, reports, strict=True):
@@ -237,6 +247,7 @@ def _log_report(store: Store, report: FileReport, path: Path, source: str) -> No
         "unknown_states": _shortened(report.unknown_states),
         "legacy_rows": report.legacy_rows,
         "published": [m.snapshot_id for m in report.published],
+        "replaced": [m.snapshot_id for m in report.replaced],
         "already_present": [m.snapshot_id for m in report.already_present],
         "quarantine_file": report.quarantine_file,
         "error": str(report.error) if report.error else None,
@@ -283,19 +294,20 @@ def ingest_one(
     report.legacy_rows = int(good.get_column("legacy").sum())
     if published is None:
         published = writer.store.published_ids()
-    staged = _stage_groups(path, good, bad, writer, options, published, report)
+    staged, replacing = _stage_groups(path, good, bad, writer, options, published, report)
     if options.finished or final_marker(path, config):
         last = good.group_by("campaign_id").agg(pl.col("snapshot_time").max())
         report.finished = {c: iso_utc(t) for c, t in last.iter_rows()}
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
-    if report.already_present and not staged:
+    if report.already_present and not staged and not replacing:
         return None  # the same input again: nothing new, its quarantined rows are on file
     quarantine = (
         writer.stage_quarantine(neutralise_frame(quarantine_rows(bad))) if bad.height else None
     )
-    published.update((s.meta.snapshot_id, s.meta) for s in staged)  # later files see them
-    return Pending(name, staged, quarantine)
+    # later files see them
+    published.update((s.meta.snapshot_id, s.meta) for s in staged + replacing)
+    return Pending(name, staged, quarantine, replacing)
 
 
 def _stage_groups(
@@ -306,8 +318,9 @@ def _stage_groups(
     options: IngestOptions,
     published: dict[str, SnapshotMeta],
     report: FileReport,
-) -> list[Staged]:
-    """Stage one snapshot per campaign and time in the file (those not already published)."""
+) -> tuple[list[Staged], list[Staged]]:
+    """Stage one snapshot per campaign and time in the file (those not already published);
+    with ``--replace``, those published from other input too (the second list)."""
     fingerprint = _file_sha256(path)
     keys = ["campaign_id", "snapshot_time"]
     if good.height and good.select(pl.col(k).n_unique() == 1 for k in keys).row(0) == (True, True):
@@ -315,7 +328,8 @@ def _stage_groups(
         groups = {good.select(pl.col(k).first() for k in keys).row(0): good}
     else:
         groups = good.partition_by(keys, as_dict=True, maintain_order=True)
-    staged = []
+    staged: list[Staged] = []
+    replacing: list[Staged] = []
     for (campaign_id, snapshot_time), rows in groups.items():
         assert isinstance(snapshot_time, datetime) and isinstance(campaign_id, str)
         sid = snapshot_id_for(campaign_id, snapshot_time)
@@ -337,12 +351,32 @@ def _stage_groups(
             input=path.name,
         )
         out = snapshot_columns(rows, sid, meta.source)
+        if options.replace and _replaces(published.get(sid), meta):
+            # a file of its own (the old one is deleted after the commit)
+            meta = replace(
+                meta, path=meta.path.removesuffix(".parquet") + f"-r{meta.fingerprint[:8]}.parquet"
+            )
+            replacing.append(writer.stage_snapshot(meta, out))
+            continue
         one = stage_new(writer, meta, out, published)
         if one is None:
             report.already_present.append(published[sid])
         else:
             staged.append(one)
-    return staged
+    return staged, replacing
+
+
+def _replaces(old: SnapshotMeta | None, meta: SnapshotMeta) -> bool:
+    """True if ``meta`` is to take the place of the published ``old`` (``--replace``)."""
+    if old is None or old.fingerprint == meta.fingerprint:
+        return False
+    if not old.published_at:
+        raise SnapshotConflict(
+            f"campaign {meta.campaign_id} at {meta.snapshot_time}: {meta.input!r} and "
+            f"{old.input!r} of this same ingest both have it, with different content. Nothing "
+            "was written from the second; ingest the one you mean on its own."
+        )
+    return True
 
 
 def _file_sha256(path: Path) -> str:

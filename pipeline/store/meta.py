@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
@@ -64,3 +64,15 @@ class SnapshotMeta:
     @property
     def time(self) -> datetime:
         return parse_iso(self.snapshot_time)
+
+
+def rewritten(meta: SnapshotMeta, frame: pl.DataFrame, tag: str) -> SnapshotMeta:
+    """The record of a snapshot rewritten with these rows, in a file of its own."""
+    base = meta.path.rsplit("/", 1)[0]
+    return replace(
+        meta,
+        path=f"{base}/{meta.snapshot_id}-r{tag}.parquet",
+        rows=frame.height,
+        other_rows=frame.filter(pl.col("state") == "other").height,
+        legacy_rows=frame.filter(pl.col("legacy")).height,
+    )

@@ -18,7 +18,7 @@ from pipeline.core.clock import now, parse_iso
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.store.compact import compact
-from pipeline.store.erase import rewritten
+from pipeline.store.meta import rewritten
 from pipeline.store.snapshots import INCOMPLETE_DIR, SnapshotMeta, Store
 
 

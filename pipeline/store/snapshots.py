@@ -75,6 +75,7 @@ class Store:
         self.snapshots_dir = table.table_path(self.root)
         self.quarantine_dir = self.root / "quarantine"
         self._index: Index | None = None
+        self._removing = False  # this instance holds ``removing`` (exclusive readers' lock)
 
     # ----------------------------------------------------------------------------------- reading
     def needs_migration(self) -> bool:
@@ -242,6 +243,9 @@ class Store:
                 f"finish within {wait:g} s. Nothing was read; try again when it has finished."
             )
 
+        if self._removing:  # this process holds the exclusive right: nothing can remove
+            yield
+            return
         with file_lock(self.root / READERS_LOCK, what, busy=busy, wait=wait, shared=True):
             yield
 
@@ -256,8 +260,15 @@ class Store:
                 "any now. Nothing was changed; try again when the build has finished."
             )
 
-        with file_lock(self.root / READERS_LOCK, what, busy=busy):
+        if self._removing:  # held already (an erasure holds it from its start)
             yield
+            return
+        with file_lock(self.root / READERS_LOCK, what, busy=busy):
+            self._removing = True
+            try:
+                yield
+            finally:
+                self._removing = False
 
     # ----------------------------------------------------------------------------------- writing
     @contextlib.contextmanager

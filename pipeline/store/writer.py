@@ -22,7 +22,7 @@ from pipeline.core.durable import atomic_write, fsync_path, remove_stale_temps, 
 from pipeline.core.errors import SnapshotConflict, StoreError
 from pipeline.core.names import inside, name_part, safe_name
 from pipeline.store import index, table
-from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta
+from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta, rewritten
 from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
 
 
@@ -40,6 +40,8 @@ class Pending:
     input_name: str
     staged: list[Staged]
     quarantine: Path | None = None
+    #: snapshots that take the place of published ones (``ingest --replace``)
+    replacing: list[Staged] = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +49,7 @@ class CommitResult:
     published: list[SnapshotMeta] = field(default_factory=list)
     already_present: list[SnapshotMeta] = field(default_factory=list)
     quarantine_file: str | None = None
+    replaced: list[SnapshotMeta] = field(default_factory=list)  # published in place of others
 
 
 class Writer:
@@ -75,7 +78,12 @@ class Writer:
         if self.staging.exists():
             shutil.rmtree(self.staging)
         self.staging.mkdir(parents=True)
-        remove_stale_temps(self.store.root, CAMPAIGNS)
+        # temporary files of atomic writes that a dead writer left (campaigns.json, the
+        # record of an unfinished erasure, logs and quarantine files rewritten by erase)
+        remove_stale_temps(self.store.root)
+        for folder in (self.store.root / "logs", self.store.quarantine_dir):
+            if folder.is_dir():
+                remove_stale_temps(folder, recursive=True)
 
     def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
         """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
@@ -123,7 +131,7 @@ class Writer:
             f"campaign {meta.campaign_id} at {meta.snapshot_time} is already published from "
             f"{old.input or old.source!r} (snapshot {old.snapshot_id}), and {meta.input!r} has "
             "different content for the same campaign and time. Nothing was written; a snapshot "
-            "is never changed once published."
+            "is never changed silently: to publish this file in its place, run `ingest --replace`."
         )
 
     def commit(
@@ -144,7 +152,7 @@ class Writer:
         every snapshot and quarantine file of them, or none. One result per input."""
         results = [CommitResult() for _ in inputs]
         if not any(p.staged or p.quarantine is not None for p in inputs):
-            return results
+            return self._commit_replacements(inputs, results)
         committed_at = iso_utc(now())
         moves: list[tuple[Path, str]] = []
         quarantine: dict[str, str] = {}
@@ -187,6 +195,34 @@ class Writer:
         self.store.committed(version, record)
         (self.staging / PENDING).unlink()
         self._save_index()
+        return self._commit_replacements(inputs, results)
+
+    def _commit_replacements(
+        self, inputs: list[Pending], results: list[CommitResult]
+    ) -> list[CommitResult]:
+        """Publish the inputs' replacements (``ingest --replace``) as one commit that removes
+        the replaced snapshots' files and adds the new ones; each result lists its input's."""
+        replacing = [s for p in inputs for s in p.replacing]
+        if not replacing:
+            return results
+        published = self.store.published_ids()
+        old = [published[s.meta.snapshot_id] for s in replacing]
+        ids = [s.meta.snapshot_id for s in replacing]
+        # a file shared with other snapshots (a compacted day) is removed: they get their own
+        tag = hashlib.sha256("".join(s.meta.fingerprint for s in replacing).encode()).hexdigest()
+        kept = []
+        for meta in self.store.sharing_files(old):
+            frame = self.store.read_snapshot(meta)
+            kept.append(self.stage_snapshot(rewritten(meta, frame, tag[:8]), frame))
+        names = [p.input_name for p in inputs if p.replacing]
+        self.commit_changes(
+            reason="replace " + ", ".join(names),
+            replaced=replacing + kept,
+            extra={"replacement": True, "replaced_ids": ids, "inputs": names},
+        )
+        new = self.store.published_ids()
+        for p, result in zip(inputs, results, strict=True):
+            result.replaced = [new[s.meta.snapshot_id] for s in p.replacing]
         return results
 
     def _move_into_place(self, moves: list[tuple[Path, str]], obsolete: Sequence[str] = ()) -> None:

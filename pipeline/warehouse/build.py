@@ -96,10 +96,17 @@ class BuildResult:
         return text
 
 
+#: the warehouse folders whose lock this process holds (an erasure holds it around its build)
+_HELD: set[Path] = set()
+
+
 @contextlib.contextmanager
-def _build_lock(folder: Path) -> Iterator[None]:
-    """The warehouse's lock: one build at a time. Temporary files a crashed build left beside
-    the analyst copy are removed once it is held."""
+def build_lock(folder: Path) -> Iterator[None]:
+    """The warehouse's lock: one build at a time (held already by this process: a no-op).
+    Temporary files a crashed build left beside the analyst copy are removed once it is held."""
+    if folder in _HELD:
+        yield
+        return
 
     def busy(holder: str) -> WarehouseBusy:
         return WarehouseBusy(
@@ -109,7 +116,13 @@ def _build_lock(folder: Path) -> Iterator[None]:
 
     with file_lock(folder / LOCK_FILE, "build", busy=busy):
         remove_stale_temps(folder, ANALYST_FILE)
-        yield
+        for leftover in (WAREHOUSE_FILE + ".full-tmp", WAREHOUSE_FILE + ".full-tmp.wal"):
+            (folder / leftover).unlink(missing_ok=True)  # of a full rebuild that died
+        _HELD.add(folder)
+        try:
+            yield
+        finally:
+            _HELD.discard(folder)
 
 
 def build(
@@ -136,7 +149,7 @@ def build(
     if from_spark is not None:
         spark_results.check_job(from_spark, config)  # before anything is touched
     # The store's readers' lock, shared: retention and erasure cannot remove files under it.
-    with _build_lock(target.parent), store.reading("build"):
+    with build_lock(target.parent), store.reading("build"):
         faults.point("build-reading")
         reason = None if full or from_spark else rebuild_reason(target, config.timezone)
         if reason:
@@ -149,6 +162,7 @@ def build(
                 leftover.unlink(missing_ok=True)
         result = BuildResult(full=full, warehouse=target, analyst=analyst, reason=reason or "")
         con = connect(path, memory_limit=config.memory_limit)
+        built = False
         try:
             if from_spark is not None:
                 create_views(con, config.timezone, force=True)
@@ -156,6 +170,8 @@ def build(
                 result.spark_snapshots = spark_results.load(con, from_spark, store, config, console)
             _build_into(con, store, config, console, result, batch_rows)
             con.execute("CHECKPOINT")
+            built = True
+            faults.point("build-checkpointed")
         except duckdb.Error as exc:
             raise WarehouseError(
                 f"the build of {target} failed: {exc}. "
@@ -167,6 +183,9 @@ def build(
             ) from exc
         finally:
             con.close()
+            if aside and not built:  # nothing half-written is kept
+                for leftover in (path, Path(str(path) + ".wal")):
+                    leftover.unlink(missing_ok=True)
         if aside:
             # a WAL left by a crashed earlier build belongs to the old file, not this one
             Path(str(target) + ".wal").unlink(missing_ok=True)

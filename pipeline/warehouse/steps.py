@@ -128,14 +128,16 @@ def forget_what_changed(con: duckdb.DuckDBPyConnection, console: Console) -> lis
     con.execute("INSERT INTO catalog BY NAME SELECT * FROM catalog_frame")
     con.execute("DELETE FROM settings")
     con.execute("INSERT INTO settings BY NAME SELECT * FROM settings_frame")
-    # Snapshots the store no longer lists (retention) or lists with other rows or completeness
-    # (an erasure rewrote it): their campaigns are rebuilt. A snapshot only moved to another
-    # file (a compaction) has the same rows: its new file is noted, nothing is rebuilt.
+    # Snapshots the store no longer lists (retention) or lists with other rows or completeness,
+    # or in a file of their own that is not the one built from (an erasure or `ingest --replace`
+    # rewrote it): their campaigns are rebuilt. A snapshot only moved into a shared file (a
+    # compaction, compact-*.parquet) has the same rows: its new file is noted, nothing rebuilt.
     changed = con.execute(
         "SELECT DISTINCT s.campaign_id FROM snapshot_log AS s "
         "LEFT JOIN index_frame AS m USING (snapshot_id) "
         "WHERE m.snapshot_id IS NULL "
-        "OR m.complete IS DISTINCT FROM s.complete OR m.rows IS DISTINCT FROM s.rows ORDER BY 1"
+        "OR m.complete IS DISTINCT FROM s.complete OR m.rows IS DISTINCT FROM s.rows "
+        "OR (m.path IS DISTINCT FROM s.path AND m.path NOT LIKE '%/compact-%') ORDER BY 1"
     ).fetchall()
     con.execute(
         "UPDATE snapshot_log AS s SET path = m.path FROM index_frame AS m "
