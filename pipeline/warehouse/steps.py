@@ -76,12 +76,14 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
                 "stuck_after_minutes",
                 "finished_after_hours",
                 "stale_after_hours",
+                "projection_min_campaigns",
             ],
             "value": [
                 config.timezone,
                 str(config.stuck_after_minutes),
                 str(config.report.finished_after_hours),
                 str(config.report.stale_after_hours),
+                str(config.report.projection_min_campaigns),
             ],
         }
     )
