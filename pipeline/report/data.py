@@ -17,6 +17,7 @@ import polars as pl
 
 from pipeline.core.catalog import Catalog
 from pipeline.report import queries as q
+from pipeline.report.by_age import AgeData, load_by_age
 from pipeline.report.model import (
     FORMULAS,
     CampaignDay,
@@ -62,6 +63,7 @@ class DayData:
     freshness: list[Freshness] = field(default_factory=list)
     export_problems: list[ExportProblem] = field(default_factory=list)
     runs_recorded: bool = False
+    by_age: AgeData = field(default_factory=AgeData)
 
 
 @dataclass
@@ -106,13 +108,14 @@ def load_day(
     raw = _query_day(con, day=day, tz=tz, days=days, stuck_minutes=stuck_minutes)
     window = [day - timedelta(days=days - 1 - i) for i in range(days)]
     quality_by = q.by_campaign(raw.quality)
+    by_age = load_by_age(con, day, tz, names)
     campaigns = [
         _campaign_day(
             r,
             raw,
             name=names.get(r["campaign_id"]),
             quality=quality_by.get(r["campaign_id"], []),
-            window=window,
+            window=_own_days(window, by_age, r["campaign_id"]),
             stuck_minutes=stuck_minutes,
             catalog=catalog,
         )
@@ -133,7 +136,15 @@ def load_day(
         freshness=freshness,
         export_problems=problems,
         runs_recorded=runs_recorded,
+        by_age=by_age,
     )
+
+
+def _own_days(window: list[date], by_age: AgeData, campaign_id: str) -> list[date]:
+    """The days of the window from the campaign's start on: its time axis fits its life."""
+    series = by_age.of(campaign_id)
+    own = [d for d in window if series is None or d >= series.start_day]
+    return own or window[-1:]
 
 
 def _query_day(

@@ -80,7 +80,11 @@ def _put_campaign(
             {"day": meta.day, "timezone": meta.timezone, "formulas": FORMULAS, "campaign": c}
         ),
     )
-    files.put(c.page, render(env, "campaign.html", CampaignPage(meta, c, legacy_label)), page=True)
+    files.put(
+        c.page,
+        render(env, "campaign.html", CampaignPage(meta, c, legacy_label, by_age=data.by_age)),
+        page=True,
+    )
     return c
 
 
@@ -107,6 +111,7 @@ def _put_overview(
         freshness=tuple(data.freshness),
         export_problems=tuple(data.export_problems),
         runs_recorded=data.runs_recorded,
+        by_age=data.by_age,
     )
     files.put("overview.csv", _overview_csv(data))
     files.put(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from pipeline.report.by_age import AgeData
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -308,6 +310,7 @@ class OverviewPage:
     export_problems: tuple[ExportProblem, ...] = ()
     runs_recorded: bool = False  # the warehouse holds scheduler runs (else problems are unknown)
     formulas: tuple[Formula, ...] = FORMULAS
+    by_age: AgeData = field(default_factory=AgeData)  # campaigns side by side by age
 
 
 @dataclass(frozen=True)
@@ -318,6 +321,7 @@ class CampaignPage:
     campaign: CampaignDay
     legacy_label: str
     formulas: tuple[Formula, ...] = FORMULAS
+    by_age: AgeData = field(default_factory=AgeData)  # its curve, the median, its projection
 
 
 @dataclass(frozen=True)
