@@ -12,7 +12,12 @@ from datetime import date, datetime
 
 import duckdb
 
+from pipeline.core.errors import QueryError
 from pipeline.report.queries import Row, rows
+
+#: The session's temporary copy of the view campaign_age (the curves are computed once per
+#: report, however many days it renders; see campaign_age_upto in queries/views/campaign_age.sql).
+AGE_CACHE = "report_age_cache"
 
 #: The two rates drawn against age, in the pages' words.
 AGE_METRICS: tuple[tuple[str, str], ...] = (
@@ -121,8 +126,9 @@ def load_by_age(
     con: duckdb.DuckDBPyConnection, day: date, tz: str, names: dict[str, str]
 ) -> AgeData:
     """The day's curves by age, median curve and projections."""
+    cache_ages(con)
     found: dict[str, list[Row]] = {}
-    for r in rows(con, "SELECT * FROM report_by_age(?, tz := ?)", [day, tz]):
+    for r in rows(con, "SELECT * FROM report_by_age(?, tz := ?, ages := ?)", [day, tz, AGE_CACHE]):
         found.setdefault(r["campaign_id"], []).append(r)
     series = tuple(_series(cid, rs, names.get(cid) or cid) for cid, rs in found.items())
     median = tuple(
@@ -130,9 +136,23 @@ def load_by_age(
             m["age_bucket_hours"], m["median_read_of_sent"], m["read_campaigns"],
             m["median_delivered_of_sent"], m["delivered_campaigns"],
         )
-        for m in rows(con, "SELECT * FROM report_age_median(?, tz := ?)", [day, tz])
+        for m in rows(
+            con, "SELECT * FROM report_age_median(?, tz := ?, ages := ?)", [day, tz, AGE_CACHE]
+        )
     )  # fmt: skip
     return AgeData(series, median, _projections(con, day, tz))
+
+
+def cache_ages(con: duckdb.DuckDBPyConnection) -> None:
+    """Copy the view campaign_age into a temporary table once per session (the warehouse stays
+    read-only); the report macros read it through their ``ages`` parameter."""
+    try:
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {AGE_CACHE} AS SELECT * FROM campaign_age")
+    except duckdb.Error as exc:
+        raise QueryError(
+            f"campaign_age failed: {exc}. If it is missing, the warehouse predates this "
+            "version: run `campaign-reports build`."
+        ) from exc
 
 
 def _series(cid: str, found: list[Row], title: str) -> AgeSeries:
@@ -156,9 +176,9 @@ def _projections(
     out: dict[str, list[Projection]] = {}
     for r in rows(
         con,
-        "SELECT * FROM projection(day := ?, tz := ?) "
+        "SELECT * FROM projection(day := ?, tz := ?, ages := ?) "
         "ORDER BY campaign_id, metric = 'delivered_of_sent'",
-        [day, tz],
+        [day, tz, AGE_CACHE],
     ):
         out.setdefault(r["campaign_id"], []).append(
             Projection(

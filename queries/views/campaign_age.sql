@@ -24,6 +24,10 @@
 -- campaign_age_median: per bucket, the median over campaigns (of their last_in_bucket values)
 -- of read_of_sent and delivered_of_sent, and how many campaigns each median stands on (a
 -- campaign whose rate is NULL there does not count).
+-- The curves are the expensive part; campaign_age_upto(ages, as_of) gives campaign_age(as_of)
+-- from a table of the view's rows made once (as_of only cuts rows and moves last_in_bucket: the
+-- start and the counts of a snapshot do not depend on it), so that a report of many days
+-- computes them once (parameter ages of campaign_age_median, report_by_age, projection).
 -- depends: views/defaults.sql, views/contact_milestones.sql, formulas/state_history.sql
 CREATE OR REPLACE MACRO age_bucket(hours) AS
     CASE
@@ -156,19 +160,29 @@ COMMENT ON COLUMN campaign_age.reached_read IS 'Contacts of the snapshot that re
 COMMENT ON COLUMN campaign_age.read_of_sent IS 'reached_read / reached_sent; NULL if reached_sent = 0.';
 COMMENT ON COLUMN campaign_age.delivered_of_sent IS 'reached_delivered / reached_sent (the delivery rate); NULL if reached_sent = 0.';
 
-CREATE OR REPLACE MACRO campaign_age_median(as_of := NULL) AS TABLE
+CREATE OR REPLACE MACRO campaign_age_upto(ages, as_of) AS TABLE
+SELECT
+    * EXCLUDE (last_in_bucket),
+    snapshot_time = max(snapshot_time) OVER (
+        PARTITION BY campaign_id, age_bucket_hours
+    ) AS last_in_bucket
+FROM query_table(ages)
+WHERE snapshot_time <= coalesce(CAST(as_of AS TIMESTAMPTZ), latest_data_time());
+
+COMMENT ON MACRO TABLE campaign_age_upto IS 'campaign_age_upto(ages, as_of): the rows of the named table of campaign_age rows (e.g. a copy of the view made once) up to as_of, with last_in_bucket as of then: the same as campaign_age(as_of).';
+
+CREATE OR REPLACE MACRO campaign_age_median(as_of := NULL, ages := NULL) AS TABLE
 SELECT
     age_bucket_hours,
     median(read_of_sent) AS median_read_of_sent,
     count(read_of_sent) AS read_campaigns,
     median(delivered_of_sent) AS median_delivered_of_sent,
     count(delivered_of_sent) AS delivered_campaigns
-FROM campaign_age(as_of := as_of)
+FROM campaign_age_upto(coalesce(ages, 'campaign_age'), as_of)
 WHERE last_in_bucket
 GROUP BY age_bucket_hours;
 
-COMMENT ON MACRO TABLE campaign_age_median IS 'campaign_age_median(as_of := latest): per age bucket, the tenant''s median read of sent and delivered of sent over campaigns (each campaign''s last snapshot in the bucket), with the number of campaigns behind each.';
-
+COMMENT ON MACRO TABLE campaign_age_median IS 'campaign_age_median(as_of := latest, ages := NULL): per age bucket, the tenant''s median read of sent and delivered of sent over campaigns (each campaign''s last snapshot in the bucket up to as_of), with the number of campaigns behind each. ages: the name of a table holding SELECT * FROM campaign_age (default the view itself).';
 CREATE OR REPLACE VIEW campaign_age_median AS SELECT * FROM campaign_age_median();
 COMMENT ON VIEW campaign_age_median IS 'The tenant''s median curve by age: per age bucket, the median read of sent and delivered of sent of the campaigns at that age, and how many campaigns each stands on.';
 COMMENT ON COLUMN campaign_age_median.age_bucket_hours IS 'First hour of the age bucket (hourly below 48 h, 6-hourly below 168 h, then daily).';

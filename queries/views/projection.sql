@@ -3,7 +3,8 @@
 -- One row = one running campaign and one metric (read_of_sent, delivered_of_sent) at the end of
 -- a local day. Grain: campaign_id, metric.
 -- Parameters: day (DATE; default the local day of latest_data_time()), tz (default the
--- configured one), min_campaigns (default [report] projection_min_campaigns, 3).
+-- configured one), min_campaigns (default [report] projection_min_campaigns, 3), ages (the
+-- name of a table holding SELECT * FROM campaign_age, made once for many days; default the view).
 --
 -- Campaigns and their lifecycle as at the end of the day (campaign_lifecycle, snapshots up to
 -- then; campaign_age for the curves):
@@ -23,7 +24,9 @@
 --               many references could be projected so (at least one other ratio),
 --               backtest_median_abs_error_pp / backtest_max_abs_error_pp their median / max.
 -- depends: views/campaign_age.sql, views/campaign_lifecycle.sql, formulas/params.sql
-CREATE OR REPLACE MACRO projection(day := NULL, tz := NULL, min_campaigns := NULL) AS TABLE
+CREATE OR REPLACE MACRO projection(
+    day := NULL, tz := NULL, min_campaigns := NULL, ages := NULL
+) AS TABLE
 WITH p AS (
     SELECT
         d,
@@ -50,7 +53,7 @@ curve AS (
     SELECT a.campaign_id, a.snapshot_time, a.age_hours, m.metric,
         CASE m.metric WHEN 'read_of_sent' THEN a.read_of_sent ELSE a.delivered_of_sent END
             AS value
-    FROM campaign_age() AS a
+    FROM query_table(coalesce(ages, 'campaign_age')) AS a
     CROSS JOIN p
     CROSS JOIN (VALUES ('read_of_sent'), ('delivered_of_sent')) AS m(metric)
     WHERE a.snapshot_time < p.d_end

@@ -146,3 +146,18 @@ def test_the_minimum_comes_from_the_config(tmp_path: Path) -> None:
     assert not any(r["shown"] for r in projections(cfg).values())
     # the day before run's first snapshot it is not there at all: nothing to project
     assert query(cfg, "SELECT * FROM projection(DATE '2026-11-19')") == []
+
+
+def test_the_views_and_their_columns_explain_themselves(cfg: Config) -> None:
+    views = {
+        r["view_name"]: r["comment"]
+        for r in query(cfg, "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal")
+    }
+    for name in ("campaign_age", "campaign_age_median", "projection"):
+        assert views.get(name), name
+    missing = query(
+        cfg,
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE comment IS NULL "
+        "AND table_name IN ('campaign_age', 'campaign_age_median', 'projection')",
+    )
+    assert missing == []
