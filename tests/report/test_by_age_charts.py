@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from age_helpers import DAY, build_age_tenant
-from report_helpers import Node, cell_text, parse_html
+from report_helpers import Node, cell_text, parse_html, query
 
 from pipeline.core.config import Config
 from pipeline.report.age_charts import hours_label, line_chart
@@ -171,6 +171,9 @@ def test_below_the_minimum_no_projection_is_shown(tmp_path: Path) -> None:
         "not projected: 3 finished campaign(s) with a value at this age; at least 4 needed" in text
     )
     assert "data-value" not in (out / "index.html").read_text(encoding="utf-8")
+    # the setting reaches the view through the warehouse's settings (no parameter given)
+    rows = query(cfg, "SELECT shown, min_campaigns FROM projection(DATE '2026-11-21')")
+    assert [(r["shown"], r["min_campaigns"]) for r in rows] == [(False, 4), (False, 4)]
 
 
 def test_a_line_breaks_where_a_rate_is_na() -> None:
