@@ -125,6 +125,8 @@ class ReportConfig:
     finished_after_hours: float = 72.0
     #: no complete snapshot for longer than this (and not finished): stale
     stale_after_hours: float = 26.0
+    #: finished campaigns needed before a running campaign's final rates are projected
+    projection_min_campaigns: int = 3
 
 
 @dataclass(frozen=True)
@@ -409,4 +411,6 @@ def validate(cfg: Config) -> None:
         if not getattr(cfg.report, key) > 0:
             raise ConfigError(f"report.{key} must be above 0 (hours)")
     validate_alerts(cfg.alerts)
+    if cfg.report.projection_min_campaigns < 1:
+        raise ConfigError("report.projection_min_campaigns must be at least 1")
     _validate_schedule(cfg)

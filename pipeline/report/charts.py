@@ -168,11 +168,12 @@ def _d(day: date | None) -> str:
 def sparkline(
     trend: tuple[TrendPoint, ...],
     *,
-    width: int = 120,
-    height: int = 28,
+    width: int = 150,
+    height: int = 30,
     metric: str = "read_of_sent",
 ) -> Chart:
-    """A small line of one value per day (gaps where there was no snapshot)."""
+    """A small line of one value per day (gaps where there was no snapshot), over a baseline
+    at 0 (for read of sent) and labelled with its last value at the right."""
     values: list[float | None] = []
     for p in trend:
         v = getattr(p, metric)
@@ -183,19 +184,31 @@ def sparkline(
         lo, hi = 0.0, max(hi, 0.0001)
     span = (hi - lo) or 1.0
     n = max(len(values) - 1, 1)
+    line_w = width - 40  # the right 40 units hold the label
     pts, dots = [], []
     for i, v in enumerate(values):
         if v is None:
             continue
-        x = _r(2 + (width - 4) * i / n)
+        x = _r(2 + (line_w - 4) * i / n)
         y = _r(height - 3 - (height - 6) * (v - lo) / span)
         pts.append(f"{x},{y}")
         dots.append((x, y))
     shown = [
-        f"{p.day.strftime('%d.%m.')} "
-        + ("n/a" if v is None else (f"{v:.0%}" if metric == "read_of_sent" else f"{v:,.0f}"))
+        f"{p.day.strftime('%d.%m.')} {_spark_value(v, metric)}"
         for p, v in zip(trend, values, strict=True)
     ]
     last = dots[-1:] if dots else []
+    label = _spark_value(known[-1], metric) if known else "n/a"
+    labels = (Label(width - 1, _r(height / 2 + 4), label, "end", "spark"),)
+    baseline = ((0.0, float(height - 3), float(line_w), float(height - 3), "spark"),)
     desc = ", ".join(shown[-7:])
-    return Chart(width, height, "Trend", desc, points=" ".join(pts), dots=tuple(last))
+    return Chart(
+        width, height, "Trend", desc, labels=labels, lines=baseline, points=" ".join(pts),
+        dots=tuple(last),
+    )  # fmt: skip
+
+
+def _spark_value(v: float | None, metric: str) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.0%}" if metric == "read_of_sent" else f"{v:,.0f}"

@@ -19,6 +19,7 @@ import polars as pl
 from pipeline.core.catalog import Catalog
 from pipeline.report import queries as q
 from pipeline.report.attention import incomplete_exports, load_attention
+from pipeline.report.by_age import AgeData, load_by_age
 from pipeline.report.model import (
     FORMULAS,
     Attention,
@@ -66,6 +67,7 @@ class DayData:
     export_problems: list[ExportProblem] = field(default_factory=list)
     runs_recorded: bool = False
     attention: list[Attention] = field(default_factory=list)  # the attention view's day, ranked
+    by_age: AgeData = field(default_factory=AgeData)
 
 
 @dataclass
@@ -110,13 +112,14 @@ def load_day(
     raw = _query_day(con, day=day, tz=tz, days=days, stuck_minutes=stuck_minutes)
     window = [day - timedelta(days=days - 1 - i) for i in range(days)]
     quality_by = q.by_campaign(raw.quality)
+    by_age = load_by_age(con, day, tz, names)
     campaigns = [
         _campaign_day(
             r,
             raw,
             name=names.get(r["campaign_id"]),
             quality=quality_by.get(r["campaign_id"], []),
-            window=window,
+            window=_own_days(window, by_age, r["campaign_id"]),
             stuck_minutes=stuck_minutes,
             catalog=catalog,
         )
@@ -142,7 +145,15 @@ def load_day(
         export_problems=problems,
         runs_recorded=runs_recorded,
         attention=attention,
+        by_age=by_age,
     )
+
+
+def _own_days(window: list[date], by_age: AgeData, campaign_id: str) -> list[date]:
+    """The days of the window from the campaign's start on: its time axis fits its life."""
+    series = by_age.of(campaign_id)
+    own = [d for d in window if series is None or d >= series.start_day]
+    return own or window[-1:]
 
 
 def _query_day(

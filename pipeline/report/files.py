@@ -81,7 +81,13 @@ def _put_campaign(
             {"day": meta.day, "timezone": meta.timezone, "formulas": FORMULAS, "campaign": c}
         ),
     )
-    page = CampaignPage(meta, c, legacy_label, attention=of_campaign(data.attention, c.campaign_id))
+    page = CampaignPage(
+        meta,
+        c,
+        legacy_label,
+        attention=of_campaign(data.attention, c.campaign_id),
+        by_age=data.by_age,
+    )
     files.put(c.page, render(env, "campaign.html", page), page=True)
     return c
 
@@ -110,6 +116,7 @@ def _put_overview(
         export_problems=tuple(data.export_problems),
         runs_recorded=data.runs_recorded,
         attention=tuple(data.attention),
+        by_age=data.by_age,
     )
     files.put("overview.csv", _overview_csv(data))
     files.put(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from pipeline.report.by_age import AgeData
+
 
 @dataclass(frozen=True)
 class Formula:
@@ -330,6 +332,7 @@ class OverviewPage:
     runs_recorded: bool = False  # the warehouse holds scheduler runs (else problems are unknown)
     formulas: tuple[Formula, ...] = FORMULAS
     attention: tuple[Attention, ...] = ()  # the day's "Needs attention" list, ranked
+    by_age: AgeData = field(default_factory=AgeData)  # campaigns side by side by age
 
 
 @dataclass(frozen=True)
@@ -341,6 +344,7 @@ class CampaignPage:
     legacy_label: str
     formulas: tuple[Formula, ...] = FORMULAS
     attention: tuple[Attention, ...] = ()  # the campaign's own findings of the day, ranked
+    by_age: AgeData = field(default_factory=AgeData)  # its curve, the median, its projection
 
 
 @dataclass(frozen=True)

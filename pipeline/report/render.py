@@ -27,7 +27,8 @@ from markupsafe import Markup
 from pipeline import __version__
 from pipeline.core.csvsafe import neutralise_cell, neutralise_expr
 from pipeline.core.resources import resource_dir
-from pipeline.report import charts
+from pipeline.report import age_charts, charts
+from pipeline.report.by_age import AGE_METRICS
 from pipeline.report.model import STAGE_DEFINITIONS, StateCount
 
 #: The folder of templates and CSS, at the project root (next to ``queries/``).
@@ -207,6 +208,9 @@ def make_environment(tz_name: str) -> Environment:
             "funnel_chart": charts.funnel_chart,
             "states_chart": charts.states_chart,
             "sparkline": charts.sparkline,
+            "age_metrics": AGE_METRICS,
+            "overview_age_chart": age_charts.overview_age_chart,
+            "campaign_age_chart": age_charts.campaign_age_chart,
         }
     )
     return env

@@ -75,6 +75,7 @@ def register_inputs(con: duckdb.DuckDBPyConnection, store: Store, config: Config
         "stuck_after_minutes": str(config.stuck_after_minutes),
         "finished_after_hours": str(config.report.finished_after_hours),
         "stale_after_hours": str(config.report.stale_after_hours),
+        "projection_min_campaigns": str(config.report.projection_min_campaigns),
         **alert_settings(config.alerts),  # alerts.<name>: the attention view's rules
     }
     settings = pl.DataFrame({"key": list(values), "value": list(values.values())})
