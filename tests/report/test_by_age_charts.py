@@ -155,7 +155,8 @@ def test_states_over_time_spans_the_campaigns_own_days(site: Path) -> None:
 
 
 def test_the_sparkline_is_labelled_with_its_last_value(site: Path) -> None:
-    row = page(site, "index.html").by_id("c-run")
+    summary = page(site, "index.html").by_id("summary")  # campaigns at a glance
+    [row] = [r for r in summary.find_all("tr") if r.attrs.get("data-campaign") == "run"]
     spark = row.find("svg", **{"class": "spark"})
     assert [t.text for t in spark.find_all("text")] == ["30%"]  # 3 read of 10 reached Sent
     assert spark.find_all("line")  # the baseline at 0
