@@ -38,8 +38,9 @@ STATE_NAMES = {"state", "State", "Stav"}
 
 def read_file(path: Path) -> pd.DataFrame:
     """One export file as (contact_id, raw_state) text columns."""
+    wanted = ID_NAMES | STATE_NAMES
     if path.suffix == ".parquet":
-        df = pd.read_parquet(path)
+        df = pd.read_parquet(path, columns=["contact_id", "state"])
     elif path.suffix == ".json":
         df = pd.read_json(path, dtype=False)
     else:
@@ -50,7 +51,14 @@ def read_file(path: Path) -> pd.DataFrame:
             encoding = "utf-8-sig"
         except UnicodeDecodeError:
             encoding = "cp1250"
-        df = pd.read_csv(path, sep=sep, encoding=encoding, dtype=str, keep_default_na=False)
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            encoding=encoding,
+            usecols=lambda c: c in wanted,
+            dtype=str,
+            keep_default_na=False,
+        )
     cid = next(c for c in df.columns if c in ID_NAMES)
     state = next(c for c in df.columns if c in STATE_NAMES)
     out = pd.DataFrame({"contact_id": df[cid].astype(str), "raw_state": df[state].astype(str)})
@@ -74,7 +82,10 @@ def load(export_dir: Path) -> pd.DataFrame:
     df = df[~df.duplicated(key, keep=False)]  # a contact twice with different states
     df["rank"] = df.state.map(ranks).astype("int8")
     df = df.sort_values(["campaign_id", "contact_id", "snapshot_time"], ignore_index=True)
-    df["furthest"] = df.groupby(["campaign_id", "contact_id"])["rank"].cummax()
+    # one integer id per contact of a campaign: the groupbys below use it, not the two texts
+    first = (df.contact_id != df.contact_id.shift()) | (df.campaign_id != df.campaign_id.shift())
+    df["who"] = first.cumsum()
+    df["furthest"] = df.groupby("who")["rank"].cummax()
     df["day"] = df.snapshot_time.dt.tz_convert(TIMEZONE).dt.date
     return df
 
@@ -101,15 +112,12 @@ def daily_counts(df: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
 
 def transitions(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Moves between consecutive snapshots of a contact, and each row's run start."""
-    g = df.groupby(["campaign_id", "contact_id"])
-    prev = g.state.shift()
+    prev = df.groupby("who").state.shift()
     starts = prev.isna() | (prev != df.state)
-    run_start = df.snapshot_time.where(starts).groupby([df.campaign_id, df.contact_id]).ffill()
+    run_start = df.snapshot_time.where(starts).groupby(df.who).ffill()
     moves = df[starts & prev.notna()].assign(
         from_state=prev,
-        minutes=(df.snapshot_time - run_start.groupby([df.campaign_id, df.contact_id]).shift())
-        .dt.total_seconds()
-        .div(60),
+        minutes=(df.snapshot_time - run_start.groupby(df.who).shift()).dt.total_seconds().div(60),
     )
     out = (
         moves.groupby(["campaign_id", "day", "from_state", "state"])
