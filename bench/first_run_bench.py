@@ -244,7 +244,8 @@ def report(results: dict, files: list[Path], today: list[Path], load_before: tup
     results["pandas peer, next day (= its first run)"] = results["pandas peer"]
     print()
     print(
-        f"files: {len(files)} ({len(today)} on the last day); scale {args.scale:g}; "
+        f"files: {len(files)} ({len(today)} on the last day) from "
+        f"{args.exports or f'the demo at scale {args.scale:g}'}; "
         f"{args.rounds} rounds, rotated order"
     )
     print(f"{'step':<22}{'median s':>10}{'min s':>8}{'max s':>8}{'peak MiB':>10}")
