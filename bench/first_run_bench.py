@@ -10,9 +10,10 @@ child's own ``ru_maxrss``), in ``--rounds`` interleaved rounds whose order rotat
   (ingest, build and report in one process), on an empty data directory;
 - pandas peer (``pandas_peer.py``) and plain DuckDB (``plain_duckdb.py``) over every file;
 - project, next day: the last day's files only (``ingest --encoding cp1250`` of its cp1250
-  files, ``daily`` of the rest) on a copy of a data directory holding the earlier days. The
-  peers keep no state, so their next day is their first run again (the same files and work): the
-  daily ratio uses the pandas peer's first-run time of the same round.
+  files, ``daily`` of the rest) on a copy of a data directory holding the earlier days, and
+  the same as separate commands (``ingest``, ``build``, ``report``): what one process saves.
+  The peers keep no state, so their next day is their first run again (the same files and
+  work): the daily ratio uses the pandas peer's first-run time of the same round.
 
 The peers' numbers are checked equal to the project's warehouse (``state_counts``,
 ``campaign_daily`` and ``funnel`` of the analyst copy) after the first round. Needs pandas
@@ -132,6 +133,14 @@ def project_cmds(data_dir: Path, files: list[Path]) -> list[list[str]]:
     return [*cmds, [*base, "daily", *rest]]
 
 
+def separate_cmds(data_dir: Path, files: list[Path]) -> list[list[str]]:
+    """The same as ``project_cmds`` with a command per stage: ingest, build, report."""
+    cmds = project_cmds(data_dir, files)
+    base = [*CLI, "-q", "--data-dir", str(data_dir)]
+    rest = cmds[-1][len(base) + 1 :]
+    return [*cmds[:-1], [*base, "ingest", *rest], [*base, "build"], [*base, "report"]]
+
+
 def local_day(path: Path) -> str:
     stamp = path.name.split("_")[1][:15]
     utc = datetime.strptime(stamp + "+0000", "%Y%m%dT%H%M%S%z")
@@ -215,6 +224,7 @@ def main() -> None:
             [sys.executable, str(BENCH / "plain_duckdb.py"), str(exports), str(d)]
         ],
         "project, next day": lambda d: project_cmds(d, today),
+        "next day, 4 commands": lambda d: separate_cmds(d, today),
     }
     load_before = os.getloadavg()
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
@@ -224,7 +234,7 @@ def main() -> None:
         for name in rotated:
             out = work / f"round{r}" / name.replace(" ", "-").replace(",", "")
             shutil.rmtree(out, ignore_errors=True)
-            if name == "project, next day":
+            if name in ("project, next day", "next day, 4 commands"):
                 shutil.copytree(base, out)
             results[name].append(run_steps(steps[name](out), env))
             print(f"round {r + 1}: {name}: {results[name][-1][0]:.1f} s", flush=True)
@@ -261,6 +271,8 @@ def report(results: dict, files: list[Path], today: list[Path], load_before: tup
             ratio = med[key] / med[peer]
             verdict = "pass" if ratio <= target else "FAIL"
             print(f"{ours}: project / {peer} = {ratio:.2f} (target <= {target}) {verdict}")
+    ratio = med["project, next day"] / med["next day, 4 commands"]
+    print(f"next day: daily (one process) / ingest, build, report apart = {ratio:.2f}")
     for key in ("project, first run", "project, next day"):
         ratio = peak[key] / peak["pandas peer"]
         verdict = "pass" if ratio < 0.5 else "FAIL"
