@@ -292,6 +292,7 @@ def steps_order(results: dict) -> list[str]:
 
 def machine(load_before: tuple) -> str:
     import duckdb
+    import pandas
     import polars
 
     cpu = next(
@@ -307,8 +308,9 @@ def machine(load_before: tuple) -> str:
     return (
         f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, "
         f"{mem:.0f} GiB RAM; Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
-        f"polars {polars.__version__}\nload average before {load_before[0]:.1f} "
-        f"{load_before[1]:.1f} {load_before[2]:.1f}, after {la[0]:.1f} {la[1]:.1f} {la[2]:.1f}"
+        f"polars {polars.__version__}, pandas {pandas.__version__}\n"
+        f"load average before {load_before[0]:.1f} {load_before[1]:.1f} {load_before[2]:.1f}, "
+        f"after {la[0]:.1f} {la[1]:.1f} {la[2]:.1f}"
     )
 
 
