@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= demo-data
 WORKLOAD ?= S
 
-.PHONY: install demo test test-spark lint fmt bench bench-scale bench-spark clean
+.PHONY: install demo test test-spark lint fmt bench bench-first-run bench-scale bench-spark clean
 
 $(RUNTIME): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench: $(RUNTIME) ## benchmarks (not part of the tests)
 	$(BIN)/python bench/build_bench.py --rows 3000000
 	$(BIN)/python bench/render_bench.py
 	$(BIN)/python bench/export_bench.py
+
+bench-first-run: $(RUNTIME) ## the demo's first run and next day against a pandas script and plain DuckDB (needs pandas)
+	$(BIN)/python bench/first_run_bench.py
 
 bench-spark: $(RUNTIME) ## the Spark job beside the DuckDB build on one store (needs the spark extra)
 	$(BIN)/python bench/spark_bench.py
