@@ -1,4 +1,5 @@
-"""Start-up time of the command line: ``--help``, ``--version`` and every command's ``--help``.
+"""Start-up time of the command line: ``--help``, ``--version`` and every command's ``--help``,
+then what a command loads once it runs (the modules of its stages).
 
 Each line runs ``python -m pipeline ARGS`` in a fresh process ``--runs`` times (wall time from
 ``time.perf_counter`` around the whole process) and prints the median, min and max beside the
@@ -23,6 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.cli import cli  # noqa: E402
+
+#: command -> the stage modules it imports when it runs (what ``--help`` does not pay)
+STAGES = {
+    "ingest": ["pipeline.store.ingest", "pipeline.store.snapshots"],
+    "build": ["pipeline.warehouse.build"],
+    "report": ["pipeline.report"],
+    "daily": [
+        "pipeline.store.ingest",
+        "pipeline.store.snapshots",
+        "pipeline.warehouse.build",
+        "pipeline.report",
+    ],
+}
 
 #: seconds, on an idle machine
 TOP_TARGET = 0.3
@@ -63,6 +77,16 @@ def main() -> None:
         print(_line(label, times, target))
         failed += target is not None and statistics.median(times) >= target
     print(f"\n{failed} line(s) over target" if failed else "\nevery line within its target")
+    print("\nLoading the stages a command runs (python -c 'import ...'; no target):")
+    loads = {}
+    for name, modules in STAGES.items():
+        loads[name] = measure([*python, "-c", f"import {', '.join(modules)}"], opts.runs)
+        print(_line(f"{name} stages", loads[name], None))
+    apart = sum(statistics.median(loads[n]) for n in ("ingest", "build", "report"))
+    print(
+        f"ingest + build + report as three commands load for {apart:.2f} s; "
+        f"daily, one process: {statistics.median(loads['daily']):.2f} s"
+    )
 
 
 def _line(label: str, times: list[float], target: float | None) -> str:

@@ -22,6 +22,7 @@ import click
 
 from pipeline import __version__
 from pipeline.cli.context import Context
+from pipeline.cli.daily import daily
 from pipeline.cli.demo import demo
 from pipeline.cli.digest import digest
 from pipeline.cli.export import export, fake_api
@@ -114,6 +115,7 @@ cli.add_command(schedule)
 cli.add_command(run)
 cli.add_command(status)
 cli.add_command(demo)
+cli.add_command(daily)
 
 
 def main(argv: list[str] | None = None) -> None:

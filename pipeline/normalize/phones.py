@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-import duckdb
 import polars as pl
 
 from pipeline.core.config import Secret
@@ -19,6 +18,8 @@ def normalise_phone(col: pl.Expr) -> pl.Expr:
 
 def hmac_phones(phones: pl.Series, key: Secret) -> pl.Series:
     """HMAC-SHA256 (hex) of each normalised number, computed in DuckDB (no Python row loop)."""
+    import duckdb  # here: an ingest without phones to hash does not pay for loading it
+
     raw = key.reveal().encode()
     if len(raw) > 64:
         raw = hashlib.sha256(raw).digest()

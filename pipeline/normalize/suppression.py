@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import duckdb
 import polars as pl
 
 _SALT = "campaign-reports:contact:"
@@ -22,6 +21,8 @@ def drop_suppressed(
     """Drop the rows of erased contacts. Returns the kept rows and how many were dropped."""
     if not hashes or frame.height == 0:
         return frame, 0
+    import duckdb  # here: without a suppression list an ingest does not pay for loading it
+
     con = duckdb.connect()
     try:
         con.register("ids", frame.select(pl.col(column).alias("contact_id")).unique().to_arrow())

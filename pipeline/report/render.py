@@ -171,8 +171,10 @@ def csp_for(style: str, script: str | None = None) -> str:
     return policy + "base-uri 'none'; form-action 'none'"
 
 
+@cache
 def make_environment(tz_name: str) -> Environment:
-    """The one Jinja environment of the reports."""
+    """The one Jinja environment of the reports, one per time zone and process: its templates
+    compile once, not on every render (Jinja still reloads a template whose file changed)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),

@@ -120,11 +120,9 @@ def schema_digest(timezone: str, folder: Path | None = None) -> str:
 def read_meta(path: Path) -> dict[str, str] | None:
     """The ``warehouse_meta`` rows of the warehouse at ``path``; None if it has none."""
     con = connect(path, read_only=True)
-    try:
-        if first_row(con, "SELECT 1 FROM duckdb_tables() WHERE table_name = 'warehouse_meta'"):
-            return dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall())
-        return None
-    except duckdb.Error:
+    try:  # not duckdb_tables(): it estimates every table's size, a tenth of a second
+        return dict(con.execute("SELECT key, value FROM warehouse_meta").fetchall()) or None
+    except duckdb.Error:  # no such table
         return None
     finally:
         con.close()

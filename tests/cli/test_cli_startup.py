@@ -41,3 +41,13 @@ def test_help_and_version_do_not_load_heavy_libraries(args: list[str]) -> None:
     assert "pipeline.cli.main" in names, "-X importtime listed nothing: the check would be blind"
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"`campaign-reports {' '.join(args)}` imported {heavy[:5]}"
+
+
+def test_ingest_loads_neither_duckdb_nor_jinja() -> None:
+    """An ingest without phones to hash or a suppression list needs polars and Delta only."""
+    code = "import sys, pipeline.store.ingest; print([m for m in ('duckdb', 'jinja2') if m in sys.modules])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"

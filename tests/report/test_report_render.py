@@ -119,3 +119,11 @@ def test_cli_report_without_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(tmp_path / "empty"), "report"])
     assert exc.value.code == 1
+
+
+def test_templates_compile_once_per_process() -> None:
+    env = make_environment("Europe/Prague")
+    assert make_environment("Europe/Prague") is env  # one environment per zone and process
+    assert make_environment("UTC") is not env  # the time filters differ by zone
+    name = env.list_templates(extensions=["html"])[0]
+    assert env.get_template(name) is env.get_template(name)  # compiled once, then reused
