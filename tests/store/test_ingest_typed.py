@@ -120,3 +120,20 @@ def test_json_ids_of_any_size_keep_their_digits(tmp_path, data_dir):
     df = stored(data_dir)
     assert sorted(df["contact_id"].to_list()) == sorted(["7", "0", str(big)])
     assert df["retry_count"].to_list() == [1, 1, 1]
+
+
+def test_json_objects_with_different_keys_read_each_value_under_its_own_key(tmp_path, data_dir):
+    f = tmp_path / "campaign-7_20261128T060000Z.json"
+    doc = [
+        {"id": 1, "state": "WA_READ", "created": "2026-11-27T10:00:00+01:00"},
+        {"state": "WA_SENT", "id": 2},  # no created, keys in another order
+        {"id": 3, "note": "x", "state": "WA_DELIVERED", "created": None},
+    ]
+    f.write_text(json.dumps(doc))
+    [r] = ingest(data_dir, f)
+    assert r.ok, r.error
+    df = stored(data_dir)
+    assert df["contact_id"].to_list() == ["1", "2", "3"]
+    assert df["state"].to_list() == ["read", "sent", "delivered"]
+    # 10:00 at +01:00 is 09:00 UTC
+    assert df["created"].to_list() == [datetime(2026, 11, 27, 9, 0, tzinfo=UTC), None, None]
