@@ -94,15 +94,13 @@ def parse_time_column(values: pl.Series, tz: str) -> pl.Series:
         one = _parse_one(str(first), tz)
         dtype = pl.Datetime("us", "UTC")
         return pl.repeat(one, values.len(), dtype=dtype, eager=True).alias(values.name)
-    if values.len() < 10_000:  # small: trying formats one by one costs more than it saves
-        return (
-            values.to_frame("t").select(parse_time(pl.col("t"), tz)).to_series().alias(values.name)
-        )
     frame = values.to_frame("t")
     shape = _fixed_shape(str(first), tz)
     if shape is not None:
         fast = frame.select(shape).to_series()
         return _rest(fast, values, tz).alias(values.name)
+    if values.len() < 10_000:  # small: trying formats one by one costs more than it saves
+        return frame.select(parse_time(pl.col("t"), tz)).to_series().alias(values.name)
     text = frame.select(_time_text(pl.col("t"))).to_series()
     frame = text.to_frame("t")
     sample = text.drop_nulls().head(1).to_frame("t")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
+import pytest
 from conftest import ingest
 
 from pipeline.normalize.times import parse_time, parse_time_column
@@ -92,12 +93,13 @@ TIMES = [
 ]
 
 
-def test_the_quick_column_parse_gives_the_hand_worked_times_whatever_the_first_shape():
-    # 10,000 rows or more take the quick way; each shape in turn leads the column
+@pytest.mark.parametrize("repeat", [1, 600])  # a small column and one of 11,400 rows
+def test_the_quick_column_parse_gives_the_hand_worked_times_whatever_the_first_shape(repeat):
+    # each shape in turn leads the column (the first value picks the quick way)
     for lead, _ in TIMES[:8]:
-        texts = [lead] + [t for t, _ in TIMES] * 600
+        texts = [lead] + [t for t, _ in TIMES] * repeat
         got = parse_time_column(pl.Series("t", texts), PRAGUE).to_list()
-        want = [dict(TIMES)[lead]] + [w for _, w in TIMES] * 600
+        want = [dict(TIMES)[lead]] + [w for _, w in TIMES] * repeat
         assert [g.replace(tzinfo=None) if g else None for g in got] == want, lead
 
 
