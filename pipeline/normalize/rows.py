@@ -23,7 +23,7 @@ from pipeline.core.errors import IngestError
 from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
 from pipeline.normalize.times import parse_time_column, parse_time_text
-from pipeline.sources.files import ROW_PROBLEM
+from pipeline.sources.files import ROW_PROBLEM, as_text
 
 #: The one rule for campaign ids (they become part of paths and partition values): the gate's.
 CAMPAIGN_ID_RE = NAME_RE
@@ -113,7 +113,17 @@ def _blank(e: pl.Expr) -> pl.Expr:
     return e.is_null() | (e.str.strip_chars() == "")
 
 
-def _reason(text: dict[str, pl.Expr], max_state_length: int) -> pl.Expr:
+def _unreadable(frame: pl.DataFrame, source: str, parsed: str) -> pl.Expr:
+    """True where ``source`` holds a value that ``parsed`` could not read (blank text is no
+    value). False when the column is absent."""
+    if source not in frame.columns:
+        return pl.lit(False)
+    src = pl.col(source)
+    given = ~_blank(src) if frame.schema[source] == pl.String else src.is_not_null()
+    return pl.col(parsed).is_null() & given
+
+
+def _reason(frame: pl.DataFrame, max_state_length: int) -> pl.Expr:
     """Why a row cannot be loaded (null for a good row); the first failed check wins."""
     return (
         pl.when(pl.col(ROW_PROBLEM).is_not_null())  # found by the reader (e.g. a float id)
@@ -130,23 +140,47 @@ def _reason(text: dict[str, pl.Expr], max_state_length: int) -> pl.Expr:
         .then(pl.lit("invalid campaign id (letters, digits, _ . - only)"))
         .when(pl.col("snapshot_time").is_null())
         .then(pl.lit("unparsable snapshot time"))
-        .when(pl.col("created").is_null() & ~_blank(text["created"]))
+        .when(_unreadable(frame, "created_text", "created"))
         .then(pl.lit("unparsable created time"))
-        .when(pl.col("retry_scheduled").is_null() & ~_blank(text["retry_scheduled"]))
+        .when(_unreadable(frame, "retry_scheduled_text", "retry_scheduled"))
         .then(pl.lit("unparsable retry scheduled time"))
-        .when(pl.col("retry_count").is_null() & ~_blank(text["retry_count"]))
+        .when(_unreadable(frame, "retry_count_text", "retry_count"))
         .then(pl.lit("retry count is not a whole number"))
         .otherwise(None)
         .alias("reason")
     )
 
 
+def _time(frame: pl.DataFrame, source: str, tz: str) -> pl.Series | pl.Expr:
+    """A time column as UTC: typed times (Parquet) converted as they are, text parsed once per
+    column (``parse_time_column``), an absent column null."""
+    if source not in frame.columns:
+        return pl.lit(None, UTC_US)
+    dtype = frame.schema[source]
+    if isinstance(dtype, pl.Datetime):
+        col = pl.col(source).cast(pl.Datetime("us", dtype.time_zone))
+        if dtype.time_zone is None:  # wall time: in the configured zone, as for text
+            col = col.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        return col.dt.convert_time_zone("UTC")
+    return parse_time_column(frame.get_column(source).cast(pl.String), tz)
+
+
+def _retry_count(frame: pl.DataFrame) -> pl.Expr:
+    if "retry_count_text" not in frame.columns:
+        return pl.lit(None, pl.Int32)
+    col = pl.col("retry_count_text")
+    if frame.schema["retry_count_text"] == pl.String:
+        col = col.str.strip_chars()
+    return col.cast(pl.Int32, strict=False)
+
+
 def file_rows(
     frame: pl.DataFrame, *, campaign: pl.Expr, snapshot_time: pl.Expr, config: Config
 ) -> pl.DataFrame:
-    """A file's rows (text columns, ``source_row``, and no ``phone``: see ``hash_phones``) ->
-    normalised rows with ``reason``. Keeps the text of each time column (``<name>_text``) for
-    the quarantine file."""
+    """A file's rows (``source_row``, text columns, and typed time and retry count columns as
+    Parquet gives them; no ``phone``: see ``hash_phones``) -> normalised rows with ``reason``.
+    Keeps each optional column as it came (``<name>_text``) for the quarantine file. One lazy
+    plan; times are parsed once per column, typed times only converted."""
     tz = config.timezone
     if ROW_PROBLEM not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEM))
@@ -154,34 +188,26 @@ def file_rows(
         campaign.alias("campaign_id"), snapshot_time.alias("snapshot_time_text")
     )
     frame = frame.rename({c: f"{c}_text" for c in _OPTIONAL if c in frame.columns})
-    text = {
-        c: pl.col(f"{c}_text") if f"{c}_text" in frame.columns else pl.lit(None, pl.String)
-        for c in _OPTIONAL
-    }
-    # Times are parsed column by column (parse_time_column: same result as parse_time, faster).
-    frame = frame.with_columns(
-        parse_time_column(frame.get_column(src), tz).alias(f"_{dest}_parsed")
-        if src in frame.columns
-        else pl.lit(None, UTC_US).alias(f"_{dest}_parsed")
-        for dest, src in _TIMES.items()
-    )
+    frame = frame.with_columns(_time(frame, src, tz).alias(dest) for dest, src in _TIMES.items())
     state, legacy = state_exprs_for(
         frame.get_column("state"),
         pl.col("state"),
         legacy_state=config.legacy_state,
         aliases=config.states.aliases,
     )
+    phone = "phone_hash_text"
     parsed = (
         frame.lazy()
         .with_columns(
             pl.col("contact_id").str.strip_chars().alias("contact_id"),
-            *[pl.col(f"_{dest}_parsed").alias(dest) for dest in _TIMES],
-            text["retry_count"].str.strip_chars().cast(pl.Int32, strict=False).alias("retry_count"),
+            _retry_count(frame).alias("retry_count"),
             state.alias("state_code"),
             legacy.alias("legacy"),
-            text["phone_hash"].alias("phone_hash"),
+            (pl.col(phone) if phone in frame.columns else pl.lit(None, pl.String)).alias(
+                "phone_hash"
+            ),
         )
-        .with_columns(_reason(text, config.ingest.max_state_length))
+        .with_columns(_reason(frame, config.ingest.max_state_length))
         .collect()
     )
     return _mark_repeats(parsed)
@@ -190,8 +216,10 @@ def file_rows(
 def _mark_repeats(checked: pl.DataFrame) -> pl.DataFrame:
     """Among valid rows: a contact twice with different states is a conflict (all its rows are
     quarantined: which one is true is unknown); the same contact and state again is a repeat.
-    (Skipped when no contact id repeats in the file: then every group has one row.)"""
-    if not checked.get_column("contact_id").is_duplicated().any():
+    (Skipped when no contact id repeats in the file: then every group has one row. The ids
+    alone are sorted and neighbours compared, cheaper than hashing them.)"""
+    ids = checked.get_column("contact_id").sort()
+    if checked.height < 2 or not (ids.slice(1) == ids.slice(0, checked.height - 1)).any():
         return checked
     group = ["campaign_id", "snapshot_time", "contact_id", "reason"]
     valid = pl.col("reason").is_null()
@@ -289,9 +317,12 @@ QUARANTINE_COLUMNS = {
 
 
 def quarantine_rows(bad: pl.DataFrame) -> pl.DataFrame:
-    """The rows of a quarantine file: the input's text and the reason, in input order."""
+    """The rows of a quarantine file: the input's text (typed values as text) and the reason,
+    in input order."""
     return bad.select(
-        pl.col(k).alias(v) for k, v in QUARANTINE_COLUMNS.items() if k in bad.columns
+        as_text(pl.col(k), bad.schema[k]).alias(v)
+        for k, v in QUARANTINE_COLUMNS.items()
+        if k in bad.columns
     ).sort("source_row")
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import json
+import operator
 import re
 import unicodedata
 from pathlib import Path
@@ -207,7 +209,8 @@ def _check_line_ends(path: Path, text: str) -> None:
 
 
 def _header(path: Path, text: str, delimiter: str) -> tuple[str, list[str]]:
-    first_line = text.split("\n", 1)[0].rstrip("\r")
+    end = text.find("\n")
+    first_line = (text if end < 0 else text[:end]).rstrip("\r")
     sep = _sniff_delimiter(path, first_line, delimiter)
     try:
         return sep, next(csv.reader([first_line], delimiter=sep, strict=True))
@@ -301,7 +304,7 @@ def read_parquet(path: Path) -> pl.DataFrame:
         raise IngestError(
             str(path), "the file has no rows", hint="An empty file is not a snapshot."
         )
-    return _select(_to_text(frame), mapping)
+    return _select(frame, mapping, keep_typed=True)
 
 
 def _parquet_rows(path: Path) -> int:
@@ -342,7 +345,7 @@ def read_json(path: Path, data: bytes) -> pl.DataFrame:
     (or an object with the array under ``identities``). Every value is kept as written: polars'
     own JSON reader would turn ``true`` into 1, or every id into a float when one id is, so the
     document is parsed by the standard library and each column converted by its value types."""
-    if not data.strip():
+    if data.isspace():  # (not data.strip(): that copies the whole file)
         raise IngestError(str(path), "the file is empty", hint="An empty file is not a snapshot.")
     return _read_json_values(path, data)
 
@@ -368,7 +371,7 @@ def _json_doc(path: Path, data: bytes) -> list[dict[str, object]]:
         raise IngestError(str(path), "the JSON is nested too deeply to be an export") from None
     if isinstance(doc, dict) and isinstance(doc.get("identities"), list):
         doc = doc["identities"]
-    if not isinstance(doc, list) or not all(isinstance(item, dict) for item in doc):
+    if not isinstance(doc, list) or not set(map(type, doc)) <= {dict}:
         raise IngestError(
             str(path), "expected a JSON array of objects (the API's identities array)"
         )
@@ -382,26 +385,42 @@ def _read_json_values(path: Path, data: bytes) -> pl.DataFrame:
     id) leaves the text empty and names the problem in ``row_problem`` (the row goes to
     quarantine with it). Columns of only text or only whole numbers take the quick way."""
     doc = _json_doc(path, data)
-    names = list(dict.fromkeys(key for item in doc for key in item))
+    first = doc[0].keys()
+    # The usual export: every object has the same keys (compared and read without a Python loop)
+    uniform = all(map(first.__eq__, map(dict.keys, doc)))
+    names = list(first) if uniform else list(dict.fromkeys(itertools.chain.from_iterable(doc)))
     mapping = canonical_columns(path, names)
-    columns: dict[str, list[str | None]] = {}
+    columns: dict[str, list[str | None] | pl.Series] = {}
     problems: list[str | None] = [None] * len(doc)
     for name, canon in mapping.items():
-        values = [item.get(name) for item in doc]
+        if uniform:
+            values = list(map(operator.itemgetter(name), doc))
+        else:
+            values = [item.get(name) for item in doc]
         kinds = set(map(type, values)) - {type(None)}
         if kinds <= {str}:
-            columns[name] = values  # type: ignore[assignment]
+            columns[name] = values
         elif kinds <= {int}:  # exactly int: bool is its own type
-            columns[name] = [None if v is None else str(v) for v in values]
+            columns[name] = _int_text(values)
         else:
-            columns[name] = []
+            texts: list[str | None] = []
             for n, value in enumerate(values):
                 text, why = json_value_text(value, canon)
-                columns[name].append(text)
+                texts.append(text)
                 if why and problems[n] is None:
                     problems[n] = f"{canon.replace('_', ' ')} is {why}"
+            columns[name] = texts
     frame = pl.DataFrame(columns, schema=dict.fromkeys(mapping, pl.String))
     return _select(frame, mapping).with_columns(pl.Series(ROW_PROBLEM, problems, pl.String))
+
+
+def _int_text(values: list[object]) -> pl.Series | list[str | None]:
+    """Whole numbers as text, as written: converted by polars in one go (not a Python string
+    per value) when they fit in 64 bits."""
+    try:
+        return pl.Series(values, dtype=pl.Int64, strict=True).cast(pl.String)
+    except (OverflowError, TypeError, ValueError, pl.exceptions.PolarsError):
+        return [None if v is None else str(v) for v in values]
 
 
 #: a column some readers add: why a row cannot be loaded, found while reading (null: fine)
@@ -425,27 +444,44 @@ def json_value_text(value: object, canon: str) -> tuple[str | None, str | None]:
     return None, "a JSON object" if isinstance(value, dict) else "a JSON list"
 
 
-def _to_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Typed Parquet columns as text in the same forms the CSV parser accepts."""
-    exprs = []
-    for name, dtype in frame.schema.items():
-        col = pl.col(name)
-        if isinstance(dtype, pl.Datetime):
-            if dtype.time_zone is None:
-                exprs.append(col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f"))
-            else:
-                exprs.append(
-                    col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-                )
-        else:
-            exprs.append(col.cast(pl.String))
-    return frame.select(exprs)
+#: Columns a typed reader (Parquet) keeps in their type: times stay times (converted to UTC by
+#: ``pipeline.normalize``, never written out as text and parsed back), retry counts numbers.
+_TYPED_TIMES = ("snapshot_time", "created", "retry_scheduled")
+_INTEGERS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
-def _select(frame: pl.DataFrame, mapping: dict[str, str]) -> pl.DataFrame:
+def _keeps_type(canon: str, dtype: pl.DataType) -> bool:
+    if canon == "retry_count":
+        return isinstance(dtype, _INTEGERS)
+    return canon in _TYPED_TIMES and isinstance(dtype, pl.Datetime)
+
+
+def as_text(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A typed time as text, for a quarantine file (ISO-8601, UTC with ``+00:00`` when the time
+    has a zone); any other column unchanged."""
+    if not isinstance(dtype, pl.Datetime):
+        return col
+    if dtype.time_zone is None:
+        return col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f")
+    return col.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+
+
+def _select(
+    frame: pl.DataFrame, mapping: dict[str, str], *, keep_typed: bool = False
+) -> pl.DataFrame:
+    """The canonical columns and ``source_row``: text, except (``keep_typed``) the times and
+    retry counts a typed format holds as such."""
+    schema = frame.schema
     return frame.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("source_row"),
-        *[pl.col(orig).cast(pl.String).alias(canon) for orig, canon in mapping.items()],
+        *[
+            (
+                pl.col(orig)
+                if keep_typed and _keeps_type(canon, schema[orig])
+                else pl.col(orig).cast(pl.String)
+            ).alias(canon)
+            for orig, canon in mapping.items()
+        ],
     )
 
 

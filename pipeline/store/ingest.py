@@ -284,7 +284,7 @@ def ingest_one(
         suppressed = suppressed_hashes(writer.store)
     checked, report.rows_suppressed = drop_suppressed(checked, suppressed)
     bad = checked.filter(pl.col("reason").is_not_null())
-    good = checked.filter(pl.col("reason").is_null())
+    good = checked.filter(pl.col("reason").is_null()) if bad.height else checked
     check_invalid_share(bad, report.rows_read, config.ingest.max_invalid_fraction, name)
     check_unknown_share(good, config.ingest.max_unknown_fraction, name)
 
@@ -323,7 +323,8 @@ def _stage_groups(
     with ``--replace``, those published from other input too (the second list)."""
     fingerprint = _file_sha256(path)
     keys = ["campaign_id", "snapshot_time"]
-    if good.height and good.select(pl.col(k).n_unique() == 1 for k in keys).row(0) == (True, True):
+    same = [pl.col(k).eq_missing(pl.col(k).first()).all() for k in keys]  # cheaper: n_unique
+    if good.height and good.select(same).row(0) == (True, True):
         # The usual file: one campaign at one time (a copy-free shortcut of partition_by).
         groups = {good.select(pl.col(k).first() for k in keys).row(0): good}
     else:
@@ -336,6 +337,9 @@ def _stage_groups(
         here = bad.filter(
             (pl.col("campaign_id") == campaign_id) & (pl.col("snapshot_time") == snapshot_time)
         )
+        other, legacy = rows.select(
+            (pl.col("state_code") == OTHER).sum(), pl.col("legacy").sum()
+        ).row(0)
         meta = SnapshotMeta(
             snapshot_id=sid,
             campaign_id=campaign_id,
@@ -344,8 +348,8 @@ def _stage_groups(
             path=writer.store.relative_path(campaign_id, snapshot_time, sid),
             rows=rows.height,
             fingerprint=hashlib.sha256(f"{fingerprint}\x1f{sid}".encode()).hexdigest(),
-            other_rows=rows.filter(pl.col("state_code") == OTHER).height,
-            legacy_rows=int(rows.get_column("legacy").sum()),
+            other_rows=int(other),
+            legacy_rows=int(legacy),
             duplicate_rows=here.filter(pl.col("reason") == DUPLICATE).height,
             quarantined_rows=here.height,
             input=path.name,
