@@ -48,31 +48,39 @@ def _r(value: float) -> float:
     return round(value, 1)
 
 
-def funnel_chart(funnel: Funnel, *, width: int = 760) -> Chart:
-    """Horizontal bars: contacts, reached Sent, Delivered, Read, on one scale."""
-    label_w, row_h, gap, value_w = 140, 28, 10, 150
+#: The narrow variant of a chart: a 390 px phone shows it at about its own size (its container
+#: is about 330 px wide there), so that its 13-unit text stays at least 12 CSS px high.
+NARROW_WIDTH = 340
+
+
+def funnel_chart(funnel: Funnel, *, width: int = 760, wide: bool = True) -> Chart:
+    """Horizontal bars: contacts, reached Sent, Delivered, Read, on one scale.
+
+    Wide: the stage's name left of its bar, the count after it. Narrow (``NARROW_WIDTH`` units):
+    the name and the count on a line of their own above a bar of the full width.
+    """
+    if not wide:
+        width = NARROW_WIDTH
+    label_w, row_h, gap, value_w = (140, 28, 10, 150) if wide else (0, 16, 10, 0)
+    text_h = 0 if wide else 20
     scale_w = width - label_w - value_w
     top = max((s.count for s in funnel.stages), default=0)
     bars, labels = [], []
     for i, stage in enumerate(funnel.stages):
-        y = i * (row_h + gap)
+        y = i * (text_h + row_h + gap)
         w = 0.0 if top == 0 else scale_w * stage.count / top
         share = "n/a" if stage.share_of_contacts is None else f"{stage.share_of_contacts:.1%}"
-        bars.append(
-            Bar(
-                label_w,
-                y,
-                _r(max(w, 1.0 if stage.count else 0.0)),
-                row_h,
-                f"f-{stage.key}",
-                f"{stage.label}: {stage.count:,} ({share} of contacts)",
-            )
-        )
-        labels.append(Label(label_w - 8, y + row_h / 2 + 5, stage.label, "end"))
-        labels.append(
-            Label(_r(label_w + w + 6), y + row_h / 2 + 5, f"{stage.count:,} · {share}", css="val")
-        )
-    height = len(funnel.stages) * (row_h + gap) - gap
+        value = f"{stage.count:,} · {share}"
+        bar_w = _r(max(w, 1.0 if stage.count else 0.0))
+        title = f"{stage.label}: {stage.count:,} ({share} of contacts)"
+        bars.append(Bar(label_w, y + text_h, bar_w, row_h, f"f-{stage.key}", title))
+        if wide:
+            labels.append(Label(label_w - 8, y + row_h / 2 + 5, stage.label, "end"))
+            labels.append(Label(_r(label_w + w + 6), y + row_h / 2 + 5, value, css="val"))
+        else:
+            labels.append(Label(0, y + 14, stage.label))
+            labels.append(Label(width, y + 14, value, "end", "val"))
+    height = len(funnel.stages) * (text_h + row_h + gap) - gap
     alt = "; ".join(f"{s.label} {s.count:,}" for s in funnel.stages)
     return Chart(width, height, "Funnel", alt, tuple(bars), tuple(labels))
 
@@ -83,13 +91,17 @@ def states_chart(
     *,
     width: int = 960,
     height: int = 240,
+    wide: bool = True,
 ) -> Chart:
     """Stacked bars, one per day, of the state counts of each day's last snapshot.
 
     ``states`` is ``(code, label)`` in stacking order (bottom first). A day without a snapshot
-    is left empty and labelled as a gap, never drawn as zero.
+    is left empty and labelled as a gap, never drawn as zero. Narrow: ``NARROW_WIDTH`` units
+    wide, room for 13-unit text, about four day labels instead of seven.
     """
-    left, bottom, top_pad = 48, 22, 8
+    if not wide:
+        width, height = NARROW_WIDTH, 220
+    left, bottom, top_pad = (48, 22, 8) if wide else (54, 26, 10)
     plot_h = height - bottom - top_pad
     n = max(len(trend), 1)
     slot = (width - left) / n
@@ -97,13 +109,11 @@ def states_chart(
     top = max((p.contacts or 0 for p in trend), default=0)
     lines, labels = _count_axis(left, width, top_pad, plot_h, top)
     bars: list[Bar] = []
-    label_every = max(1, round(n / 7))
+    label_every = max(1, round(n / (7 if wide else 4)))
     for i, point in enumerate(trend):
         x = left + i * slot + (slot - bar_w) / 2
-        if (i % label_every == 0 and n - 1 - i >= label_every / 2) or i == n - 1:
-            labels.append(
-                Label(_r(x + bar_w / 2), height - 6, point.day.strftime("%d.%m."), "middle", "axis")
-            )
+        if (i % label_every == 0 and n - 1 - i >= label_every * 3 / 4) or i == n - 1:
+            labels.append(_day_label(x + bar_w / 2, height - 6, point.day, left, width))
         bars.extend(_day_stack(point, states, x, bar_w, top_pad + plot_h, plot_h, top))
     first = trend[0].day if trend else None
     last = trend[-1].day if trend else None
@@ -112,6 +122,17 @@ def states_chart(
         "same numbers."
     )
     return Chart(width, height, "States over time", desc, tuple(bars), tuple(labels), tuple(lines))
+
+
+def _day_label(centre: float, y: float, day: date, left: int, width: int) -> Label:
+    """A day under its bar ("27.11."), moved inside the chart where the bar is at an edge (the
+    label is about 40 units wide at 13 units)."""
+    text, half = day.strftime("%d.%m."), 20
+    if centre + half > width:
+        return Label(width, y, text, "end", "axis")
+    if centre - half < left:
+        return Label(left, y, text, "start", "axis")
+    return Label(_r(centre), y, text, "middle", "axis")
 
 
 def _count_axis(

@@ -174,3 +174,69 @@ def test_no_table_is_cut_off_on_desktop_phone_or_paper(site: Any, tmp_path: Path
         shot = shots / f"overview-{name}.png"
         assert shot.stat().st_size > 10_000
         shutil.copy(shot, SCREENS / shot.name)
+
+
+# Every visible chart (inline SVG) of the page: its drawn text size in CSS px (the font size
+# times the SVG's scale on screen), and the chart and each of its texts inside its container
+# (the figure, or the table cell of a sparkline). Returns the visible charts (by id),
+# how many texts were measured, the smallest size, and the problems as text.
+CHART_TEXT = """(() => {
+  const out = [], shown = [];
+  let texts = 0, smallest = 1000;
+  document.querySelectorAll('svg').forEach(svg => {
+    if (!svg.getClientRects().length) return;  // display: none (the other width)
+    const id = (svg.getAttribute('aria-labelledby') || '').split(' ')[0].replace(/-t$/, '');
+    const name = (svg.querySelector('title') || {}).textContent + ' [' + id + ']';
+    shown.push(id || svg.getAttribute('class'));
+    const box = (svg.closest('figure') || svg.parentElement).getBoundingClientRect();
+    const s = svg.getBoundingClientRect();
+    if (s.left < box.left - 1 || s.right > box.right + 1)
+      out.push(name + ' at ' + Math.round(s.left) + '..' + Math.round(s.right) + ' outside ' + Math.round(box.left) + '..' + Math.round(box.right));
+    const scale = svg.getScreenCTM().a;
+    svg.querySelectorAll('text').forEach(t => {
+      const r = t.getBoundingClientRect();
+      if (!r.width) return;
+      texts += 1;
+      const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+      smallest = Math.min(smallest, px);
+      if (px < 10) out.push(name + ' "' + t.textContent + '" is ' + px.toFixed(1) + ' px');
+      if (r.left < box.left - 1 || r.right > box.right + 1)
+        out.push(name + ' "' + t.textContent + '" outside its box');
+    });
+  });
+  return [shown, texts, Math.round(smallest * 10) / 10, out.slice(0, 8)];
+})()"""
+
+
+def test_chart_text_is_readable_on_a_phone_and_the_desktop(site: Any, tmp_path: Path) -> None:
+    """At 390 px the narrow charts are shown and every text in a chart is at least 10 CSS px
+    high (it was about 4 to 5 px when the 760- and 960-unit charts were shrunk to the phone:
+    12 x 330 / 760 = 5.2 px, 10 x 330 / 960 = 3.4 px); at 1400 px the wide ones, at their own
+    size. No chart or chart text sticks out of its box."""
+    chromium = find_chromium()
+    if chromium is None:
+        tool_missing("headless Chromium is not installed (Debian: apt-get install chromium)")
+    assert chromium is not None
+    day = site.out_dir / REPORT_DAY.isoformat()
+    pages = (day / "index.html", day / "campaign-alpha.html")
+    browser = DevTools(chromium, tmp_path / "profile")
+    try:
+        for name, width, want, other in (("phone", 390, "narrow", "wide"),
+                                         ("desktop", 1400, "wide", "narrow")):  # fmt: skip
+            session = browser.open_page(width=width, height=900)
+            for page in pages:
+                assert not browser.load(session, page.as_uri())
+                got = browser.evaluate(session, CHART_TEXT)
+                shown, texts, smallest, problems = got  # type: ignore[misc]
+                assert problems == [], f"{name} {page.name}: {problems}"
+                assert texts >= 10, f"{name} {page.name}: only {texts} chart texts"
+                print(f"{name} {page.name}: {texts} chart texts, smallest {smallest} px")
+                assert not [s for s in shown if s.endswith("-" + other)], shown
+                if page.name.startswith("campaign"):
+                    assert {f"funnel-chart-{want}", f"states-chart-{want}"} <= set(shown), shown
+            SCREENS.mkdir(parents=True, exist_ok=True)
+            browser.screenshot(session, SCREENS / f"campaign-{name}.png")
+    finally:
+        browser.close()
+    for name in ("phone", "desktop"):
+        assert (SCREENS / f"campaign-{name}.png").stat().st_size > 10_000

@@ -170,8 +170,9 @@ def test_campaign_page_states_and_funnel(site: tuple[Config, Any], campaign: str
     for code in ("sending_failed", "error", "delivery_failed"):
         tr = doc.by_id("failures").find("tr", **{"data-state": code})
         assert cell_text(tr.find("td", **{"data-metric": "count"})) == fmt_int(r[code])
-    # the funnel chart and the states chart have text alternatives
-    for chart in ("funnel-chart", "states-chart"):
+    # the funnel chart and the states chart have text alternatives, in both widths
+    for chart in ("funnel-chart-wide", "funnel-chart-narrow", "states-chart-wide",
+                  "states-chart-narrow"):  # fmt: skip
         assert doc.by_id(f"{chart}-t").text and doc.by_id(f"{chart}-d").text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from report_helpers import REPORT_DAY, build_tenant
 
 from pipeline.cli.main import cli
 from pipeline.core.durable import atomic_write
-from pipeline.report.charts import sparkline, states_chart
-from pipeline.report.model import TrendPoint
+from pipeline.report.charts import funnel_chart, sparkline, states_chart
+from pipeline.report.model import Funnel, Stage, TrendPoint
 from pipeline.report.pages import ReportError, choose_days
 from pipeline.report.render import (
     csp_for,
@@ -75,6 +76,39 @@ def test_charts_draw_gaps_not_zeros() -> None:
     spark = sparkline(trend)
     assert len(spark.points.split()) == 1  # the day without a snapshot is not a point
     assert "26.11. n/a" in spark.description
+
+
+def test_narrow_charts_keep_their_labels_inside_340_units() -> None:
+    """The phone variants: 340 units wide, every label inside, day labels not overlapping."""
+    t = datetime(2026, 11, 30, 6, tzinfo=UTC)
+    trend = tuple(
+        TrendPoint(date(2026, 11, d), t, 10, 8, 6, 4, 0.5, {"read": 4, "sent": 6})
+        for d in range(1, 31)
+    )
+    chart = states_chart(trend, (("read", "Read"), ("sent", "Sent")), wide=False)
+    assert chart.width == 340
+    days = [lab for lab in chart.labels if lab.text.endswith(".11.")]
+    # 30 days, a label every round(30 / 4) = 8 days: days 1, 9, 17 (index 0, 8, 16); index 24
+    # is only 5 days before the last (< 8 x 3/4 = 6), so it gives way to the last, 30.11.
+    assert [lab.text for lab in days] == ["01.11.", "09.11.", "17.11.", "30.11."]
+    # the first and last sit inside the plot (from x = 54 to 340), not centred past its edges
+    assert (days[0].x, days[0].anchor) == (54, "start")
+    assert (days[-1].x, days[-1].anchor) == (340, "end")
+    # a day label is about 40 units wide: the labels' extents do not overlap
+    spans = [{"start": (d.x, d.x + 40), "middle": (d.x - 20, d.x + 20), "end": (d.x - 40, d.x)}
+             [d.anchor] for d in days]  # fmt: skip
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+
+    stages = (Stage("contacts", "Contacts", 11, 1.0), Stage("sent", "reached Sent", 7, 7 / 11))
+    funnel = funnel_chart(Funnel(stages, ()), wide=False)
+    assert funnel.width == 340
+    # full width for the largest stage; 340 x 7 / 11 = 216.36 for reached Sent
+    assert [b.width for b in funnel.bars] == [340, 216.4]
+    texts = [(lab.text, lab.x, lab.anchor) for lab in funnel.labels]
+    assert texts == [("Contacts", 0, "start"), ("11 · 100.0%", 340, "end"),
+                     ("reached Sent", 0, "start"), ("7 · 63.6%", 340, "end")]  # fmt: skip
+    # the name and count above each bar: 2 x (20 text + 16 bar) + 10 gap = 82 units high
+    assert funnel.height == 82
 
 
 def test_write_atomic_leaves_no_temporary_file(tmp_path: Path) -> None:
