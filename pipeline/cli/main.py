@@ -6,7 +6,8 @@ click and ``pipeline.core``'s light modules at import time; polars, DuckDB, pyar
 Jinja load inside the command that uses them, so ``--help`` and ``--version`` never pay for them
 (``tests/test_cli_startup.py`` keeps it so).
 
-Exit codes (README, "Exit codes"): 0 ok; 1 a ``PipelineError`` (bad input, a failed job);
+Exit codes (README, "Exit codes"): 0 ok; 1 a ``PipelineError`` (bad input, a failed job, a
+full disk);
 2 misuse (click's usage errors and our own ``click.UsageError``); 70 an internal error (any other
 exception: one masked line, the traceback only with ``--debug``); 130 interrupted.
 """
@@ -33,7 +34,7 @@ from pipeline.cli.store import erase, ingest, migrate, retention
 from pipeline.cli.warehouse import build, sql
 from pipeline.core.config import load_config
 from pipeline.core.console import Console
-from pipeline.core.errors import PipelineError, describe, stage_of
+from pipeline.core.errors import PipelineError, describe, disk_full, is_disk_full, stage_of
 
 #: sysexits.h EX_SOFTWARE: an exception that is not a ``PipelineError`` reached the edge
 INTERNAL_ERROR = 70
@@ -84,6 +85,7 @@ def cli(
             level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s %(message)s"
         )
     config = load_config(config_path, overrides={"data_dir": data_dir})
+    _RUNNING["data_dir"] = Path(config.data_dir)
     ctx.obj = Context(config=config, console=Console(quiet=quiet), debug=debug)
     if (
         ctx.invoked_subcommand in FINISH_ERASURES_FIRST
@@ -94,6 +96,9 @@ def cli(
 
         finish_pending_erasures(config, ctx.obj.console)
 
+
+#: the data directory of the command running (for a full disk that DuckDB reports)
+_RUNNING: dict[str, Path] = {}
 
 #: the commands that write, before which an unfinished erasure is finished
 FINISH_ERASURES_FIRST = ("ingest", "retention", "export", "build", "report", "run")
@@ -140,8 +145,22 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, an OSError, a DuckDB or polars error
         if debug:
             traceback.print_exc()
+        if is_disk_full(exc):
+            click.echo(f"Error: {disk_full(exc, _unnamed_write(exc))}", err=True)
+            sys.exit(PipelineError.exit_code)
         click.echo(internal_error_line(exc, debug=debug), err=True)
         sys.exit(INTERNAL_ERROR)
+
+
+def _unnamed_write(exc: BaseException) -> Path:
+    """What a full disk that names no file was writing: DuckDB writes the warehouse; anything
+    else, the data directory."""
+    data_dir = _RUNNING.get("data_dir", Path.cwd())
+    if type(exc).__module__.split(".")[0].lstrip("_") == "duckdb":
+        from pipeline.warehouse.db import WAREHOUSE_DIR, WAREHOUSE_FILE
+
+        return data_dir / WAREHOUSE_DIR / WAREHOUSE_FILE
+    return data_dir
 
 
 # ------------------------------------------------------------------------- internal errors

@@ -25,6 +25,7 @@ from typing import Any
 
 import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
+from pipeline.core.errors import disk_full, is_disk_full
 
 #: Temporary files of ``atomic_write`` start with a dot and end with this: a writer that finds
 #: one left by a crashed run may remove it.
@@ -78,8 +79,10 @@ def atomic_write_many(files: dict[Path, str | bytes]) -> None:
     fsynced (in parallel, so the file system can commit them together), then renamed, then
     their folders fsynced. On an error no temporary file is left behind."""
     staged: list[tuple[str, Path]] = []
+    writing = next(iter(files), Path("."))
     try:
         for path, data in files.items():
+            writing = path
             staged.append((_stage_beside(path, _raw(data)), path))
         if len(staged) == 1:
             fsync_path(staged[0][0])
@@ -89,9 +92,12 @@ def atomic_write_many(files: dict[Path, str | bytes]) -> None:
         faults.point("temp-written")
         for tmp, path in staged:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         for tmp, _ in staged:
             Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            needed = sum(len(_raw(d)) for d in files.values())
+            raise disk_full(exc, writing, needed=needed) from exc
         raise
     for folder in {path.parent for _, path in staged}:
         fsync_path(folder)
@@ -111,8 +117,10 @@ def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
         os.chmod(tmp, mode)
         faults.point("temp-written")
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full(exc, target, needed=source.stat().st_size) from exc
         raise
     fsync_path(target.parent)
 
@@ -228,13 +236,20 @@ class JsonlLog:
         )
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         raw = data.encode("utf-8")
+        size = os.fstat(fd).st_size
         try:
             if fault is not None:
-                os.write(fd, raw[: len(raw) // 2])
+                _write_all(fd, raw[: len(raw) // 2])
                 faults.point(fault)
                 raw = raw[len(raw) // 2 :]
-            os.write(fd, raw)
+            _write_all(fd, raw)
             os.fsync(fd)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            with contextlib.suppress(OSError):  # no torn line is kept: cut back what was added
+                os.ftruncate(fd, size)
+            raise disk_full(exc, self.path, needed=len(raw)) from exc
         finally:
             os.close(fd)
 
@@ -264,6 +279,13 @@ class JsonlLog:
         )
         atomic_write(self.path, data)
         self._seen, self._records, self.damaged = (-1, -1, 0), [], 0
+
+
+def _write_all(fd: int, raw: bytes) -> None:
+    """``os.write`` until all of ``raw`` is written (a nearly full disk takes part of it)."""
+    view = memoryview(raw)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 # ------------------------------------------------------------------------------------- locks

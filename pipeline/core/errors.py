@@ -6,6 +6,7 @@ The CLI turns any ``PipelineError`` into ``Error: <message>`` on stderr and exit
 from __future__ import annotations
 
 import errno
+import os
 import re
 import traceback
 from pathlib import Path
@@ -125,3 +126,81 @@ def describe(exc: BaseException) -> str:
     if len(first) > MAX_WHAT:
         first = first[: MAX_WHAT - 1] + "…"
     return f"{name}: {first}" if first else name
+
+
+# ------------------------------------------------------------------------------ a full disk
+#: errno values of a full disk or an exhausted quota
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+#: how a full disk reads in the text of an error that is not an OSError (polars, DuckDB,
+#: deltalake, pyarrow report the system's message inside their own)
+DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT), "os error 28")
+#: a quoted absolute path in an error's text (DuckDB: 'Could not write file "/x/y.duckdb"')
+QUOTED_PATH = re.compile(r"[\"'](/[^\"'\n]+)[\"']")
+
+
+class DiskFull(PipelineError):
+    """A write failed because its file system is full (or the quota is used up). What it was
+    writing was removed or never renamed into place: nothing half-written is kept."""
+
+    def __init__(self, path: Path | str, *, needed: int | None = None) -> None:
+        self.path = Path(path)
+        self.needed = needed
+        space = f"{human_bytes(free_space(self.path))} free on that filesystem"
+        if needed:
+            space += f", about {human_bytes(needed)} needed"
+        super().__init__(
+            f"the disk is full: could not write {self.path} ({space}). Nothing was "
+            "half-written: free some space and run the command again."
+        )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) says the disk is full."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # the exception and a few of its causes
+        if seen is None:
+            return False
+        if isinstance(seen, DiskFull):
+            return True
+        if isinstance(seen, OSError) and seen.errno in DISK_FULL_ERRNOS:
+            return True
+        if any(text in str(seen) for text in DISK_FULL_TEXTS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def disk_full(exc: BaseException, path: Path | str, *, needed: int | None = None) -> DiskFull:
+    """The ``DiskFull`` for ``exc``: the file it names if it names one, else ``path``."""
+    if isinstance(exc, DiskFull):
+        return exc
+    named = exc.filename if isinstance(exc, OSError) else None
+    if not named:
+        quoted = QUOTED_PATH.search(str(exc))
+        named = quoted.group(1) if quoted else None
+    return DiskFull(named or path, needed=needed)
+
+
+def free_space(path: Path) -> int:
+    """Bytes free for an unprivileged user on the file system of ``path`` (or of its nearest
+    existing parent folder)."""
+    import shutil
+
+    for folder in (path, *path.parents):
+        try:
+            return shutil.disk_usage(folder).free
+        except OSError:
+            continue
+    return 0
+
+
+def human_bytes(n: int) -> str:
+    """``512 bytes``, ``3.1 KB``, ``2.0 MB``, ``1.5 GB`` (powers of 1024)."""
+    if n < 1024:
+        return f"{n} bytes"
+    value = float(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        value /= 1024
+        if value < 1024 or unit == "TB":
+            break
+    return f"{value:.1f} {unit}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.core.clock import now as wall_now
 from pipeline.core.config import Config, JobConfig
 from pipeline.core.console import Console
-from pipeline.core.errors import ScheduleError
+from pipeline.core.errors import DiskFull, PipelineError, ScheduleError, StoreLocked, describe
 from pipeline.schedule.plan import Due, Job, resolve_job
 from pipeline.store.loads import LoadLog
 from pipeline.store.runlog import RunLog
@@ -150,18 +150,26 @@ def run_ingest(ctx: JobContext) -> JobResult:
         st = p.stat()
         todo.append((p, (p.relative_to(inbox).as_posix(), st.st_size, st.st_mtime_ns)))
     result = JobResult(detail={"inbox": str(inbox), "files": []})
-    rejected = []
+    rejected: list[str] = []
     for path, key in todo:
         if ctx.stop.requested:
             result.message = f"stopped after {len(result.detail['files'])} of {len(todo)} file(s)"
             break
-        (report,) = ingest_files(
-            [path],
-            store=Store(ctx.config.data_dir),
-            config=ctx.config,
-            console=ctx.console,
-            options=IngestOptions(source="inbox"),
-        )
+        try:
+            (report,) = ingest_files(
+                [path],
+                store=Store(ctx.config.data_dir),
+                config=ctx.config,
+                console=ctx.console,
+                options=IngestOptions(source="inbox"),
+            )
+        except (StoreLocked, DiskFull) as exc:  # the next files would meet it too: they wait
+            rejected.append(f"{key[0]}: not ingested, nor the files after it: {exc}")
+            break
+        except Exception as exc:  # not the file's fault: not logged, so tried again next run
+            what = str(exc) if isinstance(exc, PipelineError) else describe(exc)
+            rejected.append(f"{key[0]}: publishing it in the store failed ({what})")
+            continue
         result.detail["files"].append(list(key))
         result.rows += sum(m.rows for m in report.published)
         result.snapshots += len(report.published)
@@ -172,8 +180,8 @@ def run_ingest(ctx: JobContext) -> JobResult:
         result.message = f"no new files in {inbox}"
     if rejected:
         result.error = (
-            f"{len(rejected)} of {len(todo)} file(s) rejected (each listed in logs/loads.jsonl); "
-            f"the first: {rejected[0]}"
+            f"{len(rejected)} of {len(todo)} file(s) not ingested (each rejection is listed "
+            f"in logs/loads.jsonl); the first: {rejected[0]}"
             + (f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else "")
         )
     return result

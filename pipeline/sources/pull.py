@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,13 +51,24 @@ class Pull:
     #: or ``second_pass`` (the API has no list: the ids paged again and compared).
     verified_by: str = "identity_ids"
     finished: datetime | None = None  # when the pull and its check ended
+    #: identities not kept, by reason (an id that is not an integer or text, a bad state)
+    dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def consistent(self) -> bool:
+        """The pull itself went right (else it is pulled once more)."""
         return self.duplicates == 0 and self.missing_ids == 0 and not self.recount_differs
 
+    @property
+    def complete(self) -> bool:
+        """Every contact the API listed is in the snapshot."""
+        return self.consistent and not self.dropped
+
     def problems(self) -> str:
-        parts = []
+        parts = [
+            f"{n:,} {'identity' if n == 1 else 'identities'} with {why}"
+            for why, n in self.dropped.items()
+        ]
         if self.duplicates:
             parts.append(f"{self.duplicates:,} contacts came twice")
         if self.missing_ids:
@@ -85,6 +97,43 @@ def clean_text(text: Any, limit: int = 80) -> str:
 
 def whatsapp_campaigns(campaigns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [c for c in campaigns if str(c.get("channel", "")).lower() == "whatsapp"]
+
+
+#: why an identity from the API is not kept (counted by reason; its content is never shown)
+BAD_ID = "an id that is not an integer or text"
+BAD_STATE = "a state that is not text"
+LONG_STATE = "a state longer than {} characters"
+
+
+def checked_identities(
+    items: list[Any], max_state_length: int, dropped: Counter[str]
+) -> list[dict[str, Any]]:
+    """The identities whose id is an integer or text (the integer as its digits: a float, NaN,
+    bool, object or list among them must not turn the others' ids into floats) and whose state
+    is text of at most ``max_state_length`` characters (or missing). The others are counted in
+    ``dropped`` by reason. An item that is not an object, or has no id, is kept as a row
+    without id (counted by the pull as such)."""
+    kept: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict):
+            kept.append({})
+            continue
+        keys = {key.lower(): key for key in item if key.lower() in ("id", "state")}
+        ident = item.get(keys.get("id", "id"))
+        state = item.get(keys.get("state", "state"))
+        if type(ident) is int:  # not bool, a subclass of int
+            item = {**item, keys["id"]: str(ident)}
+        elif ident is not None and type(ident) is not str:
+            dropped[BAD_ID] += 1
+            continue
+        if state is not None and type(state) is not str:
+            dropped[BAD_STATE] += 1
+            continue
+        if state is not None and len(state) > max_state_length:
+            dropped[LONG_STATE.format(max_state_length)] += 1
+            continue
+        kept.append(item)
+    return kept
 
 
 def identities_frame(items: list[dict[str, Any]]) -> pl.DataFrame:
@@ -116,12 +165,15 @@ def pull_campaign(
     *,
     clock: Callable[[], datetime],
     progress: Callable[[str], None],
+    max_state_length: int = 200,
 ) -> Pull:
     """Pull every identity of a campaign (offset/limit paging) and check the pull: repeats,
     rows without an id, and the ids against the campaign's ``identityIds`` after the pull (the
-    re-count) or, when the API does not give them, against a second pass over the pages."""
+    re-count) or, when the API does not give them, against a second pass over the pages.
+    Identities with an id or state that cannot be kept are dropped and counted by reason."""
     snapshot_time = clock()
-    frame, received = _page_all(client, cid, progress)
+    dropped: Counter[str] = Counter()
+    frame, received = _page_all(client, cid, progress, max_state_length, dropped)
     has_id = pl.col("id").is_not_null() & (pl.col("id") != "")
     missing = frame.filter(~has_id).height
     frame = frame.filter(has_id)
@@ -134,13 +186,15 @@ def pull_campaign(
     else:
         log.debug("campaign %s: no identityIds in the campaign model; paging the ids again", cid)
         verified_by = "second_pass"
-        again, _ = _page_all(client, cid, progress)
+        again, _ = _page_all(client, cid, progress, max_state_length, Counter())
         listed = again.filter(has_id).get_column("id")
         duplicates += listed.len() - listed.unique().len()  # a repeat in either pass
         listed = listed.unique()
     recount = listed.len()
     pulled = unique.get_column("id")
-    differs = recount != unique.height or not bool(pulled.is_in(listed.implode()).all())
+    # the dropped identities were received: the count they make up is not a difference
+    kept = unique.height + dropped.total()
+    differs = recount != kept or not bool(pulled.is_in(listed.implode()).all())
     return Pull(
         snapshot_time=snapshot_time,
         frame=unique,
@@ -151,17 +205,24 @@ def pull_campaign(
         recount_differs=differs,
         verified_by=verified_by,
         finished=clock(),
+        dropped=dict(dropped),
     )
 
 
 def _page_all(
-    client: MluviiClient, cid: str, progress: Callable[[str], None]
+    client: MluviiClient,
+    cid: str,
+    progress: Callable[[str], None],
+    max_state_length: int,
+    dropped: Counter[str],
 ) -> tuple[pl.DataFrame, int]:
-    """Every page of a campaign's identities as one frame of text columns, and the row count."""
+    """Every page of a campaign's identities as one frame of text columns, and the row count
+    (the identities dropped by ``checked_identities`` counted in ``dropped``)."""
     frames = []
     received = 0
     for n, page in enumerate(client.identity_pages(cid), start=1):
-        frames.append(identities_frame(page))  # a page at a time: no million-dict lists
+        # a page at a time: no million-dict lists
+        frames.append(identities_frame(checked_identities(page, max_state_length, dropped)))
         received += len(page)
         if n % 50 == 0:
             progress(f"  campaign {cid}: {received:,} contacts so far")

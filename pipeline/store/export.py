@@ -193,7 +193,13 @@ class Exporter:
         return result
 
     def _pull(self, cid: str) -> Pull:
-        return pull_campaign(self.client, cid, clock=self.clock, progress=self.console.info)
+        return pull_campaign(
+            self.client,
+            cid,
+            clock=self.clock,
+            progress=self.console.info,
+            max_state_length=self.config.ingest.max_state_length,
+        )
 
     def _publish(self, cid: str, pull: Pull, result: CampaignResult) -> None:
         sid = snapshot_id_for(cid, pull.snapshot_time)
@@ -222,7 +228,8 @@ class Exporter:
                     "duplicates": pull.duplicates,
                     "recount": pull.recount,
                     "verified_by": pull.verified_by,
-                    "complete": pull.consistent,
+                    "complete": pull.complete,
+                    "dropped": pull.dropped,
                     "erased_contacts_dropped": suppressed,
                 }
             }
@@ -239,9 +246,10 @@ class Exporter:
         result.other_rows = other.height
         result.contacts = rows.height
         result.duplicates = pull.duplicates
-        result.complete = pull.consistent
+        result.complete = pull.complete
         result.verified_by = pull.verified_by
-        if not pull.consistent:
+        result.dropped = pull.dropped
+        if not pull.complete:
             result.reason = pull.problems()
         finished = pull.finished or pull.snapshot_time
         took = (finished - pull.snapshot_time).total_seconds() / 60
@@ -256,14 +264,14 @@ class Exporter:
             campaign_id=cid,
             snapshot_time=iso_utc(pull.snapshot_time),
             source=SOURCE,
-            path=self.store.relative_path(cid, pull.snapshot_time, sid, complete=pull.consistent),
+            path=self.store.relative_path(cid, pull.snapshot_time, sid, complete=pull.complete),
             rows=rows.height,
             fingerprint=fingerprint(pull.frame),
-            complete=pull.consistent,
+            complete=pull.complete,
             other_rows=other.height,
             legacy_rows=int(rows.get_column("legacy").sum()),
             duplicate_rows=pull.duplicates,
-            quarantined_rows=pull.missing_ids,
+            quarantined_rows=pull.missing_ids + sum(pull.dropped.values()),
             input=f"api:campaign/{cid}",
             reason=result.reason,
             verified_by=pull.verified_by,

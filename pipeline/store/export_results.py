@@ -27,6 +27,8 @@ class CampaignResult:
     error: PipelineError | None = None
     verified_by: str = ""
     slow_pull: str = ""  # how long a pull over the limit took, e.g. "14.2 min"; else ""
+    #: identities not kept, by reason (an id that is not an integer or text, a bad state)
+    dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def problem(self) -> bool:
@@ -50,6 +52,7 @@ class CampaignResult:
             "error": str(self.error) if self.error else (self.reason or None),
             "verified_by": self.verified_by or None,
             "slow_pull": bool(self.slow_pull),
+            "dropped": self.dropped,
         }
 
     def line(self) -> str:

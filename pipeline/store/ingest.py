@@ -25,7 +25,13 @@ from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.csvsafe import neutralise_frame
-from pipeline.core.errors import IngestError, PipelineError, SnapshotConflict, describe
+from pipeline.core.errors import (
+    DiskFull,
+    IngestError,
+    PipelineError,
+    SnapshotConflict,
+    describe,
+)
 from pipeline.normalize.rows import (
     DUPLICATE,
     campaign_and_time,
@@ -182,6 +188,8 @@ def ingest_files(
                 )
                 if staged is not None:
                     pending.append((report, staged))
+            except DiskFull:
+                raise  # not this file's fault: the run stops, nothing it staged is kept
             except PipelineError as exc:
                 report.error = exc
             except Exception as exc:  # one file's failure is that file's error, never a stop

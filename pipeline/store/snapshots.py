@@ -287,4 +287,11 @@ class Store:
             self.index()  # up to date with what other writers committed before the lock
             writer = Writer(self)
             writer.recover()
-            yield writer
+            try:
+                yield writer
+            except BaseException:
+                # what this run staged is not kept (a full disk is not filled up for nothing);
+                # a commit it left half-way is undone as after a crash
+                with contextlib.suppress(Exception):
+                    writer.recover()
+                raise

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import polars as pl
 import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
 from pipeline.core.durable import atomic_write, fsync_path, remove_stale_temps, write_durably
-from pipeline.core.errors import SnapshotConflict, StoreError
+from pipeline.core.errors import SnapshotConflict, StoreError, disk_full, is_disk_full
 from pipeline.core.names import inside, name_part, safe_name
 from pipeline.store import index, table
 from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta, rewritten
@@ -94,16 +94,14 @@ class Writer:
         rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
             "contact_id"
         )
-        rows.write_parquet(path, compression="zstd", statistics=True)
+        _write_aside(path, lambda: rows.write_parquet(path, compression="zstd", statistics=True))
         faults.point("staged-written")
-        fsync_path(path)
         return Staged(meta=meta, staged_path=path, stats=table.statistics(rows))
 
     def stage_quarantine(self, frame: pl.DataFrame) -> Path:
         self._quarantines += 1
         path = self.staging / f"quarantine-{self._quarantines}.csv"
-        frame.write_csv(path)
-        fsync_path(path)
+        _write_aside(path, lambda: frame.write_csv(path))
         return path
 
     def record_campaigns(self, info: dict[str, dict[str, Any]]) -> None:
@@ -325,8 +323,7 @@ class Writer:
         rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
             "snapshot_time", "contact_id"
         )
-        rows.write_parquet(path, compression="zstd", statistics=True)
-        fsync_path(path)
+        _write_aside(path, lambda: rows.write_parquet(path, compression="zstd", statistics=True))
         stats = table.statistics(rows)
         return [Staged(meta=m, staged_path=path, stats=stats) for m in metas]
 
@@ -339,6 +336,19 @@ class Writer:
         if current.version - self._saved >= index.SAVE_EVERY:
             index.save(self.store.root, current)
             self._saved = current.version
+
+
+def _write_aside(path: Path, write: Callable[[], object]) -> None:
+    """Write a staged file with ``write`` and fsync it; on a full disk the part written is
+    removed and ``DiskFull`` names the file."""
+    try:
+        write()
+        fsync_path(path)
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        path.unlink(missing_ok=True)
+        raise disk_full(exc, path) from exc
 
 
 def stage_new(

@@ -2,7 +2,8 @@
 
 A ``FaultPlan`` makes the fake server misbehave (429 with Retry-After, 500/503 bursts, maintenance
 pages, slow, stalled and trickling responses, login redirects, cut-off or invalid JSON, dropped
-connections, a silent cap on the page size, campaigns without ``identityIds``) and changes a
+connections, a silent cap on the page size, campaigns without ``identityIds``, identities served
+with hostile fields) and changes a
 campaign's contacts while a client pages (``Mutation``: contacts inserted or removed).
 """
 
@@ -70,6 +71,9 @@ class FaultPlan:
     hide_identity_ids: bool = False
     #: Answer every identities page from offset 0 (a server that ignores ``offset``).
     ignore_offset: bool = False
+    #: Fields served in place of an identity's own: (campaign id, position in the campaign's
+    #: contacts) -> fields, e.g. ``{"id": 1.5}`` or ``{"state": ["WA_READ"]}`` (hostile JSON).
+    rewrites: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -85,6 +89,23 @@ class FaultPlan:
         with self._lock:
             self.mutations.append(m)
         return m
+
+    def rewrite_identity(self, campaign_id: int, position: int, **fields: Any) -> None:
+        """Serve the identity at ``position`` of the campaign with ``fields`` instead."""
+        with self._lock:
+            self.rewrites.setdefault((campaign_id, position), {}).update(fields)
+
+    def rewritten(self, campaign_id: int, offset: int, page: list[Any]) -> list[Any]:
+        """The page (which starts at ``offset``) with its rewritten identities."""
+        with self._lock:
+            if not self.rewrites:
+                return page
+            return [
+                {**item, **self.rewrites[(campaign_id, offset + i)]}
+                if (campaign_id, offset + i) in self.rewrites
+                else item
+                for i, item in enumerate(page)
+            ]
 
     def clear(self) -> None:
         with self._lock:

@@ -348,7 +348,8 @@ class FakeMluvii:
                         self.tenant.insert_contacts(cid, m.insert, position=m.position)
                 cap = self.faults.page_cap
                 offset = 0 if self.faults.ignore_offset else offset
-                return 200, self.tenant.page(cid, offset, min(limit, cap) if cap else limit)
+                page = self.tenant.page(cid, offset, min(limit, cap) if cap else limit)
+                return 200, self.faults.rewritten(cid, offset, page)
         return 404, {"error": "not found"}
 
     def _model(self, campaign: FakeCampaign) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import pipeline.core.faults as faults
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.durable import file_lock, fsync_path, remove_stale_temps
-from pipeline.core.errors import WarehouseError
+from pipeline.core.errors import DiskFull, WarehouseError, is_disk_full
 from pipeline.store.snapshots import Store
 from pipeline.warehouse import spark_results, steps
 from pipeline.warehouse.analyst import publish_analyst_copy
@@ -161,8 +161,14 @@ def build(
             for leftover in (path, Path(str(path) + ".wal")):
                 leftover.unlink(missing_ok=True)
         result = BuildResult(full=full, warehouse=target, analyst=analyst, reason=reason or "")
-        con = connect(path, memory_limit=config.memory_limit)
         built = False
+        try:
+            con = connect(path, memory_limit=config.memory_limit)
+        except BaseException as exc:
+            _drop_aside(path, aside)
+            if is_disk_full(exc):
+                raise DiskFull(target) from exc
+            raise
         try:
             if from_spark is not None:
                 create_views(con, config.timezone, force=True)
@@ -173,6 +179,8 @@ def build(
             built = True
             faults.point("build-checkpointed")
         except duckdb.Error as exc:
+            if is_disk_full(exc):
+                raise DiskFull(target) from exc
             raise WarehouseError(
                 f"the build of {target} failed: {exc}. "
                 + (
@@ -183,9 +191,8 @@ def build(
             ) from exc
         finally:
             con.close()
-            if aside and not built:  # nothing half-written is kept
-                for leftover in (path, Path(str(path) + ".wal")):
-                    leftover.unlink(missing_ok=True)
+            if not built:  # nothing half-written is kept
+                _drop_aside(path, aside)
         if aside:
             # a WAL left by a crashed earlier build belongs to the old file, not this one
             Path(str(target) + ".wal").unlink(missing_ok=True)
@@ -196,6 +203,13 @@ def build(
     result.seconds = time.perf_counter() - start
     console.info(result.summary())
     return result
+
+
+def _drop_aside(path: Path, aside: bool) -> None:
+    """Remove the new file of a full rebuild that did not finish, and its WAL."""
+    if aside:
+        for leftover in (path, Path(str(path) + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def _build_into(

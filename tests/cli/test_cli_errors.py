@@ -70,13 +70,42 @@ def test_debug_shows_the_traceback(
 def test_an_os_error_names_errno_and_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "manifest.json"))
-    monkeypatch.setattr("pipeline.store.retention.Store", raising(full))
+    broken = OSError(errno.EIO, os.strerror(errno.EIO), str(tmp_path / "manifest.json"))
+    monkeypatch.setattr("pipeline.store.retention.Store", raising(broken))
     assert run("--data-dir", str(tmp_path), "retention") == 70
     line = only_line(capsys.readouterr().err)
-    assert line.startswith("Error: internal error in store: OSError: ENOSPC: ")
-    assert f"{os.strerror(errno.ENOSPC)}: {tmp_path / 'manifest.json'}" in line
+    assert line.startswith("Error: internal error in store: OSError: EIO: ")
+    assert f"{os.strerror(errno.EIO)}: {tmp_path / 'manifest.json'}" in line
     assert "Traceback" not in line
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_a_full_disk_anywhere_is_exit_1_naming_the_file(
+    code: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    full = OSError(code, os.strerror(code), str(tmp_path / "manifest.json"))
+    monkeypatch.setattr("pipeline.store.retention.Store", raising(full))
+    assert run("--data-dir", str(tmp_path), "retention") == 1
+    line = only_line(capsys.readouterr().err)
+    assert line.startswith(
+        f"Error: the disk is full: could not write {tmp_path / 'manifest.json'} ("
+    )
+    assert line.endswith(
+        " free on that filesystem). Nothing was half-written: free some space and run the "
+        "command again."
+    )
+
+
+def test_duckdb_out_of_space_names_the_warehouse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # DuckDB's own message without a quoted path: the warehouse of the data directory is named
+    full = duckdb.IOException("IO Error: could not extend the file: No space left on device")
+    monkeypatch.setattr("pipeline.warehouse.analyst.open_analyst", raising(full))
+    assert run("--data-dir", str(tmp_path), "sql", "SELECT 1") == 1
+    line = only_line(capsys.readouterr().err)
+    warehouse = tmp_path / "warehouse" / "warehouse.duckdb"
+    assert line.startswith(f"Error: the disk is full: could not write {warehouse} (")
 
 
 def test_row_content_in_a_duckdb_error_is_masked(

@@ -57,7 +57,7 @@ def test_a_rejected_file_fails_the_run_once_and_is_tried_again_when_it_changes(d
     s = ingest_scheduler(data_dir, clock)
     (run,) = s.run_due()
     assert run.status == "failed" and run.snapshots == 1  # the good file is in
-    assert "1 of 2 file(s) rejected" in run.error and "campaign-9" in run.error
+    assert "1 of 2 file(s) not ingested" in run.error and "campaign-9" in run.error
     assert "required column 'state' is missing" in run.error
 
     clock.advance(minutes=15)
