@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import store_listing
 
 from pipeline.core.durable import JsonlLog
 from pipeline.core.errors import DiskFull
-from tests.conftest import store_listing
 
 ROOT = Path(__file__).resolve().parents[2]
 LINE = re.compile(
