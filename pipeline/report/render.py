@@ -21,7 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from pipeline import __version__
@@ -172,11 +178,24 @@ def csp_for(style: str, script: str | None = None) -> str:
 
 
 @cache
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Jinja's cache of compiled templates between processes, or None where the temp directory
+    cannot hold it (then templates compile in each process, as before)."""
+    try:
+        return FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 def make_environment(tz_name: str) -> Environment:
     """The one Jinja environment of the reports, one per time zone and process: its templates
-    compile once, not on every render (Jinja still reloads a template whose file changed)."""
+    compile once, not on every render (Jinja still reloads a template whose file changed).
+    Compiled templates are also kept between processes (Jinja's bytecode cache, in a folder of
+    the system's temp directory that only this user may write, keyed by each template's source:
+    an edited template is compiled again), so a run does not pay the compile each time."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
+        bytecode_cache=_bytecode_cache(),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
