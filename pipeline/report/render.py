@@ -177,7 +177,6 @@ def csp_for(style: str, script: str | None = None) -> str:
     return policy + "base-uri 'none'; form-action 'none'"
 
 
-@cache
 def _bytecode_cache() -> FileSystemBytecodeCache | None:
     """Jinja's cache of compiled templates between processes, or None where the temp directory
     cannot hold it (then templates compile in each process, as before)."""
@@ -187,6 +186,7 @@ def _bytecode_cache() -> FileSystemBytecodeCache | None:
         return None
 
 
+@cache
 def make_environment(tz_name: str) -> Environment:
     """The one Jinja environment of the reports, one per time zone and process: its templates
     compile once, not on every render (Jinja still reloads a template whose file changed).
