@@ -41,10 +41,7 @@ WITH p AS (
     FROM (
         SELECT
             coalesce(tz, configured_timezone()) AS zone,
-            coalesce(
-                CAST(upto AS DATE),
-                local_day(latest_data_time(), coalesce(tz, configured_timezone()))
-            ) AS d
+            day_or_latest(upto, tz) AS d
     )
 ),
 days AS (
@@ -205,9 +202,7 @@ CREATE OR REPLACE MACRO attention(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT
         coalesce(tz, configured_timezone()) AS zone,
-        coalesce(
-            CAST(day AS DATE), local_day(latest_data_time(), coalesce(tz, configured_timezone()))
-        ) AS d
+        day_or_latest(day, tz) AS d
 ),
 runs_of AS (
     -- days in a row: on_day minus its position in the (campaign, rule) series is constant

@@ -45,10 +45,7 @@ WITH p AS (
     FROM (
         SELECT
             coalesce(tz, configured_timezone()) AS zone,
-            coalesce(
-                CAST(day AS DATE),
-                local_day(latest_data_time(), coalesce(tz, configured_timezone()))
-            ) AS d
+            day_or_latest(day, tz) AS d
     )
 ),
 snaps AS (

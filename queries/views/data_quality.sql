@@ -36,9 +36,7 @@ CREATE OR REPLACE MACRO data_quality(day := NULL, tz := NULL) AS TABLE
 WITH p AS (
     SELECT
         coalesce(tz, configured_timezone()) AS zone,
-        coalesce(
-            CAST(day AS DATE), local_day(latest_data_time(), coalesce(tz, configured_timezone()))
-        ) AS d
+        day_or_latest(day, tz) AS d
 ),
 bounds AS (
     SELECT zone, d, day_start(d, zone) AS d_start, day_start(d + 1, zone) AS d_end FROM p

@@ -23,7 +23,7 @@
 --               != f)); its error = |that - F_f| in percentage points. backtest_campaigns = how
 --               many references could be projected so (at least one other ratio),
 --               backtest_median_abs_error_pp / backtest_max_abs_error_pp their median / max.
--- depends: views/campaign_age.sql, views/campaign_lifecycle.sql, formulas/params.sql
+-- depends: views/campaign_age.sql, views/campaign_lifecycle.sql, formulas/params.sql, views/defaults.sql
 CREATE OR REPLACE MACRO projection(
     day := NULL, tz := NULL, min_campaigns := NULL, ages := NULL
 ) AS TABLE
@@ -39,10 +39,7 @@ WITH p AS (
     FROM (
         SELECT
             coalesce(tz, configured_timezone()) AS zone,
-            coalesce(
-                CAST(day AS DATE),
-                local_day(latest_data_time(), coalesce(tz, configured_timezone()))
-            ) AS d
+            day_or_latest(day, tz) AS d
     )
 ),
 life AS (
