@@ -64,3 +64,16 @@ class CampaignId(click.ParamType):
             return safe_name("campaign id", str(value))
         except UnsafeName as exc:
             self.fail(str(exc), param, ctx)
+
+
+#: The CSV options of the commands that read export files (``ingest``, ``daily``).
+encoding_option = click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "cp1250"]),
+    help="CSV encoding (default: ingest.encoding, utf-8). Example: --encoding cp1250",
+)
+delimiter_option = click.option(
+    "--delimiter",
+    type=click.Choice([",", ";", "tab", "auto"]),
+    help="CSV delimiter (default: auto, from the header line). Example: --delimiter ';'",
+)

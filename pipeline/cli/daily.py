@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.context import Context, pass_ctx
+from pipeline.cli.context import Context, delimiter_option, encoding_option, pass_ctx
 from pipeline.core.errors import PipelineError
 
 
@@ -23,16 +23,8 @@ from pipeline.core.errors import PipelineError
     "  campaign-reports daily            # no files: build and report what the store has"
 )
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--encoding",
-    type=click.Choice(["utf-8", "cp1250"]),
-    help="CSV encoding of the files (default: ingest.encoding, utf-8). Example: --encoding cp1250",
-)
-@click.option(
-    "--delimiter",
-    type=click.Choice([",", ";", "tab", "auto"]),
-    help="CSV delimiter (default: auto, from the header line). Example: --delimiter ';'",
-)
+@encoding_option
+@delimiter_option
 @click.option(
     "--date",
     "day",

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.context import AsOf, CampaignId, Context, pass_ctx
+from pipeline.cli.context import (
+    AsOf,
+    CampaignId,
+    Context,
+    delimiter_option,
+    encoding_option,
+    pass_ctx,
+)
 from pipeline.core.errors import PipelineError
 
 
@@ -33,16 +40,8 @@ from pipeline.core.errors import PipelineError
     help="Snapshot time for every row, ISO-8601 (without an offset: in the configured timezone). "
     "Example: --snapshot-time 2026-11-28T06:00:00+01:00",
 )
-@click.option(
-    "--encoding",
-    type=click.Choice(["utf-8", "cp1250"]),
-    help="CSV encoding (default: ingest.encoding, utf-8). Example: --encoding cp1250",
-)
-@click.option(
-    "--delimiter",
-    type=click.Choice([",", ";", "tab", "auto"]),
-    help="CSV delimiter (default: auto, from the header line). Example: --delimiter ';'",
-)
+@encoding_option
+@delimiter_option
 @click.option(
     "--finished",
     is_flag=True,
