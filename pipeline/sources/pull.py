@@ -112,7 +112,14 @@ def checked_identities(
     bool, object or list among them must not turn the others' ids into floats) and whose state
     is text of at most ``max_state_length`` characters (or missing). The others are counted in
     ``dropped`` by reason. An item that is not an object, or has no id, is kept as a row
-    without id (counted by the pull as such)."""
+    without id (counted by the pull as such).
+
+    A page is normally plain (objects with the same field names, integer or text ids, text
+    states): that is checked over whole columns at once and the page is kept as it is
+    (``identities_frame`` writes integer ids as their digits); only an odd page is checked
+    identity by identity."""
+    if _plain_page(items, max_state_length):
+        return items
     kept: list[dict[str, Any]] = []
     for item in items:
         if not isinstance(item, dict):
@@ -134,6 +141,34 @@ def checked_identities(
             continue
         kept.append(item)
     return kept
+
+
+_ABSENT = object()
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _plain_page(items: list[Any], max_state_length: int) -> bool:
+    """True when every item is an object with the first one's id and state field names, the
+    ids all integers within 64 bits or all text, and every state text of at most
+    ``max_state_length`` characters or missing: nothing to drop or rewrite."""
+    if not items or not all(type(item) is dict for item in items):
+        return False
+    names = {key.lower(): key for key in items[0] if key.lower() in ("id", "state")}
+    if "id" not in names:
+        return False
+    ids = [item.get(names["id"], _ABSENT) for item in items]
+    id_types = set(map(type, ids))
+    if id_types == {int}:
+        if min(ids) < _INT64[0] or max(ids) > _INT64[1]:
+            return False
+    elif id_types != {str}:
+        return False  # bool, float, None, an object, a list, a missing or renamed field
+    key = names.get("state", "state")
+    states = [item.get(key) for item in items]
+    if not set(map(type, states)) <= {str, type(None)}:
+        return False
+    longest = max((len(s) for s in states if s is not None), default=0)
+    return longest <= max_state_length
 
 
 def identities_frame(items: list[dict[str, Any]]) -> pl.DataFrame:
