@@ -23,7 +23,7 @@ from pipeline.core.errors import IngestError
 from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
 from pipeline.normalize.times import parse_time_column, parse_time_text
-from pipeline.sources.files import ROW_PROBLEM, as_text
+from pipeline.sources.columns import ROW_PROBLEM, as_text
 
 #: The one rule for campaign ids (they become part of paths and partition values): the gate's.
 CAMPAIGN_ID_RE = NAME_RE
