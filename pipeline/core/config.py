@@ -19,6 +19,7 @@ from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
 from pipeline.core.digest_config import DigestConfig, load_digest
 from pipeline.core.errors import ConfigError, ScheduleError
+from pipeline.core.settings import coerce
 
 #: The kinds of job the scheduler knows.
 KINDS = ("ingest", "export", "build", "report", "retention")
@@ -183,26 +184,6 @@ class Config:
         return Secret(value) if value else None
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    try:
-        if isinstance(default, Path):
-            return Path(str(value)).expanduser()
-        if isinstance(default, tuple):
-            items = value if isinstance(value, list) else str(value).split(",")
-            return tuple(str(v).strip() for v in items if str(v).strip())
-        if isinstance(default, bool):
-            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"setting {name!r}: {value!r} is not a valid {type(default).__name__}"
-        ) from exc
-
-
 def load_config(
     path: Path | None = None,
     *,
@@ -245,9 +226,9 @@ def load_config(
         default = getattr(cfg, f.name)
         env_name = f"{ENV_PREFIX}{f.name.upper()}"
         if env_name in env:
-            values[f.name] = _coerce(f.name, env[env_name], default)
+            values[f.name] = coerce(f.name, env[env_name], default)
         elif f.name in data:
-            values[f.name] = _coerce(f.name, data[f.name], default)
+            values[f.name] = coerce(f.name, data[f.name], default)
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
@@ -291,9 +272,9 @@ def _section(default: _T, name: str, data: dict[str, Any], env: Any, path: Path 
     for f in fields(default):  # type: ignore[arg-type]
         env_name = f"{ENV_PREFIX}{name.upper()}_{f.name.upper()}"
         if env_name in env:
-            values[f.name] = _coerce(f.name, env[env_name], f.default)
+            values[f.name] = coerce(f.name, env[env_name], f.default)
         elif f.name in table:
-            values[f.name] = _coerce(f.name, table[f.name], f.default)
+            values[f.name] = coerce(f.name, table[f.name], f.default)
     return replace(default, **values)  # type: ignore[type-var]
 
 
@@ -319,7 +300,7 @@ def _jobs(tables: Any, path: Path | None) -> tuple[JobConfig, ...]:
         unknown = set(table) - set(known)
         if unknown:
             raise ConfigError(f"config file {path}: job {n}: unknown setting(s) {sorted(unknown)}")
-        values = {k: _coerce(f"jobs.{k}", v, known[k]) for k, v in table.items()}
+        values = {k: coerce(f"jobs.{k}", v, known[k]) for k, v in table.items()}
         job = JobConfig(**values)
         out.append(replace(job, name=job.name or job.kind))
     return tuple(out)

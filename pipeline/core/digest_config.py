@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.core.errors import ConfigError
+from pipeline.core.settings import coerce
 
 if TYPE_CHECKING:
     from pipeline.core.config import Secret
@@ -90,31 +91,19 @@ def load_digest(table: Any, env: Mapping[str, str], path: Path | None) -> Digest
         raise ConfigError(f"config file {path}: unknown [digest] setting(s) {sorted(unknown)}")
     values: dict[str, Any] = {}
     for name, default in known.items():
-        env_name = f"CAMPAIGN_REPORTS_DIGEST_{'FROM' if name == 'sender' else name.upper()}"
+        env_name = f"CAMPAIGN_REPORTS_DIGEST_{_key(name).upper()}"
         if env_name in env:
-            values[name] = _coerce(name, env[env_name], default, split=True)
+            values[name] = coerce(f"digest.{_key(name)}", env[env_name], default)
         elif name in table:
-            values[name] = _coerce(name, table[name], default, split=False)
+            values[name] = coerce(f"digest.{_key(name)}", table[name], default)
     cfg = replace(DigestConfig(), **values)
     _validate(cfg)
     return cfg
 
 
-def _coerce(name: str, value: Any, default: Any, *, split: bool) -> Any:
-    key = "from" if name == "sender" else name
-    try:
-        if isinstance(default, tuple):
-            items = str(value).split(",") if split or isinstance(value, str) else list(value)
-            return tuple(str(v).strip() for v in items if str(v).strip())
-        if isinstance(default, bool):
-            return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
-        if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float):
-            return float(value)
-        return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting digest.{key}: {value!r} is not valid") from exc
+def _key(name: str) -> str:
+    """The name a setting has in the file (``sender`` is ``from`` there)."""
+    return "from" if name == "sender" else name
 
 
 def _validate(cfg: DigestConfig) -> None:
