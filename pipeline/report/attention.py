@@ -30,6 +30,8 @@ def load_attention(con: duckdb.DuckDBPyConnection, day: date, tz: str) -> list[A
             since=r["since"],
             link=r["link"],
             repeats=r["since"] is not None and r["since"] < day,
+            value=r["value"],
+            threshold=r["threshold"],
         )
         for r in found
     ]

@@ -2,7 +2,8 @@
 
 The numbers are the report's: the totals come from ``data.load_day`` (``report_totals`` and the
 queries beside it, exactly what the overview and its ``overview.json`` show), the findings from
-the warehouse's ``attention(day, tz)`` view, ranked as it ranks them. Nothing is sent here
+the warehouse's ``attention(day, tz)`` view as the pages read it (``DayData.attention``), ranked
+as it ranks them. Nothing is sent here
 (``pipeline.schedule.digest`` sends): this module only reads the analyst copy and renders
 ``reports/digest_email.html`` and ``reports/digest.txt``.
 
@@ -18,22 +19,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from pipeline import __version__
 from pipeline.core.catalog import load_catalog
 from pipeline.core.config import Config
 from pipeline.report.data import load_day
-from pipeline.report.model import Totals
+from pipeline.report.model import Attention, Totals
 from pipeline.report.pages import TREND_DAYS, ReportError, choose_days, default_out_dir
-from pipeline.report.queries import Row, available_days, cache_daily, rows
+from pipeline.report.queries import available_days, cache_daily
 from pipeline.report.render import fmt_int, fmt_pct, make_environment
 
-#: The columns of the attention view the digest reads (queries/views/attention.sql).
-ATTENTION_COLUMNS = (
-    "day", "campaign_id", "campaign_name", "rule", "title", "detail", "value", "threshold",
-    "severity", "rank", "since", "link",
-)  # fmt: skip
 #: A link of the view: a path inside the day's report folder (no scheme, no "..", not absolute).
 SAFE_LINK = re.compile(r"^(?!/)(?!.*\.\.)[A-Za-z0-9_./%#-]+$")
 SEVERITY_COLOURS = {"high": "#b42318", "medium": "#b54708", "low": "#475467"}
@@ -114,7 +108,6 @@ def compose_digest(config: Config, day: date | None = None) -> Digest:
     con = open_analyst(config)
     try:
         (day,) = choose_days(available_days(con, config.timezone), day, None, None)
-        found = attention_rows(con, day, config.timezone)
         cache_daily(con, config.timezone)
         data = load_day(
             con,
@@ -127,7 +120,7 @@ def compose_digest(config: Config, day: date | None = None) -> Digest:
     finally:
         con.close()
     base = config.digest.base_url.rstrip("/")
-    items = tuple(_item(r, day, base) for r in found)
+    items = tuple(_item(a, day, base) for a in data.attention)  # the pages' own list
     overview = default_out_dir(config) / day.isoformat() / "index.html"
     page = DigestPage(
         day=day,
@@ -146,41 +139,19 @@ def compose_digest(config: Config, day: date | None = None) -> Digest:
     return Digest(day, page.subject, text, html, page)
 
 
-def attention_rows(con: duckdb.DuckDBPyConnection, day: date, tz: str) -> list[Row]:
-    """The day's findings from the ``attention`` table macro (or view), first rank first."""
-    kind = rows(
-        con,
-        "SELECT 'macro' AS kind FROM duckdb_functions() WHERE function_name = 'attention' "
-        "AND function_type = 'table_macro' UNION ALL "
-        "SELECT 'view' FROM duckdb_views() WHERE view_name = 'attention' LIMIT 1",
-        [],
-    )
-    if not kind:
-        raise DigestError(
-            "the warehouse has no attention view (queries/views/attention.sql), so the digest "
-            "has no findings to send: run `campaign-reports build` with a version that has it"
-        )
-    cols = ", ".join(ATTENTION_COLUMNS)
-    if kind[0]["kind"] == "macro":
-        sql = f"SELECT {cols} FROM attention(day := ?, tz := ?) ORDER BY rank, campaign_id"
-        return rows(con, sql, [day, tz])
-    sql = f"SELECT {cols} FROM attention WHERE day = ? ORDER BY rank, campaign_id"
-    return rows(con, sql, [day])
-
-
-def _item(r: Row, day: date, base: str) -> AttentionItem:
-    link = r["link"] if r["link"] and SAFE_LINK.match(str(r["link"])) else None
+def _item(a: Attention, day: date, base: str) -> AttentionItem:
+    link = a.link if a.link and SAFE_LINK.match(a.link) else None
     return AttentionItem(
-        rank=int(r["rank"]),
-        severity=str(r["severity"]),
-        campaign_id=r["campaign_id"],
-        campaign_name=r["campaign_name"],
-        rule=str(r["rule"]),
-        title=str(r["title"]),
-        detail=str(r["detail"] or ""),
-        value=r["value"],
-        threshold=r["threshold"],
-        since=r["since"],
+        rank=a.rank,
+        severity=a.severity,
+        campaign_id=a.campaign_id,
+        campaign_name=a.campaign_name,
+        rule=a.rule,
+        title=a.title,
+        detail=a.detail or "",
+        value=a.value,
+        threshold=a.threshold,
+        since=a.since,
         link=link,
         href=f"{base}/{day.isoformat()}/{link}" if base and link else None,
     )

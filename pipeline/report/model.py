@@ -315,6 +315,8 @@ class Attention:
     since: date | None
     link: str | None
     repeats: bool = False  # since is before the day: the finding held on earlier days too
+    value: float | None = None  # the number the rule measured
+    threshold: float | None = None  # the rule's limit
 
 
 @dataclass(frozen=True)
