@@ -6,12 +6,12 @@ Steps, each timed with the peak RSS of its process tree (``/proc`` polled every 
 child's own ``ru_maxrss``), in ``--rounds`` interleaved rounds whose order rotates:
 
 - project, first run: the demo's export files to HTML as a user runs them: ``campaign-reports
-  ingest --encoding cp1250`` of the Czech Excel files, then ``campaign-reports daily`` of the rest
-  (ingest, build and report in one process), on an empty data directory;
+  daily --encoding utf-8,cp1250`` of every file (ingest, build and report in one process; the
+  Czech Excel files are cp1250, the rest UTF-8), on an empty data directory;
 - pandas peer (``pandas_peer.py``) and plain DuckDB (``plain_duckdb.py``) over every file;
-- project, next day: the last day's files only (``ingest --encoding cp1250`` of its cp1250
-  files, ``daily`` of the rest) on a copy of a data directory holding the earlier days, and
-  the same as separate commands (``ingest``, ``build``, ``report``): what one process saves.
+- project, next day: the last day's files only (``daily`` of them) on a copy of a data
+  directory holding the earlier days, and the same as separate commands (``ingest``, ``build``,
+  ``report``): what one process saves.
   The peers keep no state, so their next day is their first run again (the same files and
   work): the daily ratio uses the pandas peer's first-run time of the same round.
 
@@ -114,31 +114,18 @@ def demo_files(work: Path, scale: float, env: dict[str, str]) -> Path:
     return exports
 
 
-def is_cp1250(path: Path) -> bool:
-    if path.suffix != ".csv":
-        return False
-    try:
-        path.read_bytes().decode("utf-8")
-        return False
-    except UnicodeDecodeError:
-        return True
-
-
 def project_cmds(data_dir: Path, files: list[Path]) -> list[list[str]]:
-    """What a user types: the cp1250 files need their encoding, the rest go to ``daily``."""
-    czech = [str(p) for p in files if is_cp1250(p)]
-    rest = [str(p) for p in files if not is_cp1250(p)]
+    """What a user types: one ``daily`` of every file, the Czech Excel exports (cp1250) among
+    the UTF-8 ones (``--encoding utf-8,cp1250``)."""
     base = [*CLI, "-q", "--data-dir", str(data_dir)]
-    cmds = [[*base, "ingest", "--encoding", "cp1250", *czech]] if czech else []
-    return [*cmds, [*base, "daily", *rest]]
+    return [[*base, "daily", "--encoding", "utf-8,cp1250", *map(str, files)]]
 
 
 def separate_cmds(data_dir: Path, files: list[Path]) -> list[list[str]]:
     """The same as ``project_cmds`` with a command per stage: ingest, build, report."""
-    cmds = project_cmds(data_dir, files)
     base = [*CLI, "-q", "--data-dir", str(data_dir)]
-    rest = cmds[-1][len(base) + 1 :]
-    return [*cmds[:-1], [*base, "ingest", *rest], [*base, "build"], [*base, "report"]]
+    ingest = [*base, "ingest", "--encoding", "utf-8,cp1250", *map(str, files)]
+    return [ingest, [*base, "build"], [*base, "report"]]
 
 
 def local_day(path: Path) -> str:
@@ -207,6 +194,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     exports = args.exports or demo_files(work, args.scale, env)
     files = sorted(exports.glob("campaign-*"))
+    if not files:
+        raise SystemExit(f"no export files (campaign-*) in {exports}")
     last = max(local_day(p) for p in files)
     earlier = [p for p in files if local_day(p) < last]
     today = [p for p in files if local_day(p) == last]

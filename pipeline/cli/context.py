@@ -69,8 +69,11 @@ class CampaignId(click.ParamType):
 #: The CSV options of the commands that read export files (``ingest``, ``daily``).
 encoding_option = click.option(
     "--encoding",
-    type=click.Choice(["utf-8", "cp1250"]),
-    help="CSV encoding (default: ingest.encoding, utf-8). Example: --encoding cp1250",
+    type=click.Choice(["utf-8", "cp1250", "utf-8,cp1250"]),
+    help=(
+        "CSV encoding (default: ingest.encoding, utf-8). utf-8,cp1250: each file UTF-8 if its "
+        "bytes are valid UTF-8, cp1250 otherwise (a folder of both). Example: --encoding cp1250"
+    ),
 )
 delimiter_option = click.option(
     "--delimiter",

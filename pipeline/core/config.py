@@ -18,6 +18,7 @@ from pipeline.core.alerts import AlertsConfig, validate_alerts
 from pipeline.core.catalog import check_aliases
 from pipeline.core.cron import CronExpr, zone
 from pipeline.core.digest_config import DigestConfig, load_digest
+from pipeline.core.encodings import normalise_encoding
 from pipeline.core.errors import ConfigError, ScheduleError
 from pipeline.core.settings import coerce
 
@@ -61,7 +62,7 @@ class Secret:
 
 @dataclass(frozen=True)
 class IngestConfig:
-    encoding: str = "utf-8"  # utf-8 (a BOM is fine) or cp1250
+    encoding: str = "utf-8"  # utf-8 (a BOM is fine), cp1250, or utf-8,cp1250 (see encodings.py)
     delimiter: str = "auto"  # auto (from the header line), ",", ";" or "\t"
     max_invalid_fraction: float = 0.01
     #: a file whose loadable rows are more than this share in states the catalog does not know
@@ -356,15 +357,10 @@ def validate(cfg: Config) -> None:
         ZoneInfo(cfg.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"timezone {cfg.timezone!r} is not a known IANA time zone") from exc
-    if cfg.ingest.encoding.lower().replace("_", "-") not in {
-        "utf-8",
-        "utf8",
-        "cp1250",
-        "windows-1250",
-    }:
-        raise ConfigError(
-            f"ingest.encoding {cfg.ingest.encoding!r} is not supported: use utf-8 or cp1250"
-        )
+    try:
+        normalise_encoding(cfg.ingest.encoding)
+    except ValueError as exc:
+        raise ConfigError(f"ingest.encoding {exc}") from None
     if cfg.ingest.delimiter not in {"auto", ",", ";", "\t", "tab"}:
         raise ConfigError(f"ingest.delimiter {cfg.ingest.delimiter!r}: use auto, ',', ';' or tab")
     if not 0 <= cfg.ingest.max_invalid_fraction < 1:

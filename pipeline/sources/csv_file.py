@@ -11,18 +11,29 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.core.encodings import normalise_encoding
 from pipeline.core.errors import LONG_NUMBER, MASK, IngestError
 from pipeline.sources.columns import canonical_columns, select_columns
 
 
-def _normalise_encoding(encoding: str) -> str:
-    enc = encoding.lower().replace("_", "-")
-    return {"utf8": "utf-8", "windows-1250": "cp1250"}.get(enc, enc)
-
-
-def decode_strict(path: Path, data: bytes, encoding: str) -> str:
-    """Decode the whole file or reject it, naming the line of the first bad byte."""
-    enc = _normalise_encoding(encoding)
+def decode_strict(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
+    """Decode the whole file or reject it, naming the line of the first bad byte:
+    (text, the encoding that decoded it)."""
+    enc = normalise_encoding(encoding)
+    if enc == "utf-8,cp1250":
+        try:
+            return decode_strict(path, data, "utf-8")
+        except IngestError:
+            pass  # not UTF-8: cp1250 (whose check below cannot refuse what is not UTF-8)
+        try:
+            return decode_strict(path, data, "cp1250")
+        except IngestError as exc:
+            raise IngestError(
+                str(path),
+                exc.what.replace("are not valid cp1250", "are neither UTF-8 nor cp1250"),
+                line=exc.line,
+                hint="Check the file's encoding: only UTF-8 and cp1250 are read.",
+            ) from None
     if enc == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -31,8 +42,8 @@ def decode_strict(path: Path, data: bytes, encoding: str) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start : exc.start + 4].hex(" ")
         hint = (
-            "Czech Excel exports are usually cp1250: pass --encoding cp1250 "
-            "(or set ingest.encoding in the config)."
+            "Czech Excel exports are usually cp1250: pass --encoding cp1250, or --encoding "
+            "utf-8,cp1250 for a mix (or set ingest.encoding in the config)."
             if enc == "utf-8"
             else "Check the file's encoding and pass --encoding utf-8 if it is UTF-8."
         )
@@ -50,9 +61,9 @@ def decode_strict(path: Path, data: bytes, encoding: str) -> str:
             raise IngestError(
                 str(path),
                 "the file was declared cp1250 but is valid UTF-8 with non-ASCII characters",
-                hint="Pass --encoding utf-8 for this file.",
+                hint="Pass --encoding utf-8 for this file (or utf-8,cp1250 for a mix).",
             )
-    return text
+    return text, enc
 
 
 def _sniff_delimiter(path: Path, header: str, delimiter: str) -> str:
@@ -118,14 +129,14 @@ def _csv_problem(text: str, sep: str, width: int) -> tuple[int | None, str]:
 
 
 def read_csv(path: Path, data: bytes, *, encoding: str, delimiter: str) -> pl.DataFrame:
-    text = decode_strict(path, data, encoding)
+    text, used = decode_strict(path, data, encoding)
     if not text.strip():
         raise IngestError(str(path), "the file is empty", hint="An empty file is not a snapshot.")
     _check_line_ends(path, text)
     sep, header = _header(path, text, delimiter)
     mapping = canonical_columns(path, header)
     # polars reads UTF-8: pass the original bytes when they are UTF-8 already (no copy).
-    plain_utf8 = _normalise_encoding(encoding) == "utf-8" and not data.startswith(codecs.BOM_UTF8)
+    plain_utf8 = used == "utf-8" and not data.startswith(codecs.BOM_UTF8)
     payload = data if plain_utf8 else text.encode("utf-8")
     try:
         frame = pl.read_csv(

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections import Counter
+import os
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -49,7 +54,16 @@ from pipeline.sources.files import read_file
 from pipeline.store.loads import LoadLog, file_identity
 from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
 from pipeline.store.suppression import suppressed_hashes
-from pipeline.store.writer import Pending, Staged, Writer, stage_new
+from pipeline.store.writer import (
+    Pending,
+    SnapshotRows,
+    Staged,
+    Writer,
+    snapshot_rows,
+    stage_new,
+)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -163,44 +177,44 @@ def ingest_files(
     console: Console,
     options: IngestOptions | None = None,
 ) -> list[FileReport]:
-    """Ingest files one by one under the store's lock, and publish what they all staged as one
-    Delta commit at the end (all of it or, after a crash, none). A rejected file does not stop
-    the others."""
+    """Ingest files under the store's lock, and publish what they all staged as one Delta commit
+    at the end (all of it or, after a crash, none). A rejected file does not stop the others.
+
+    Files are read, checked and normalised a few at a time in worker threads (polars and the
+    file reads release the interpreter), and staged in their given order on this thread, so the
+    result is the same as one by one: the first of two files with the same snapshot stages it."""
     opts = options or IngestOptions()
-    reports: list[FileReport] = []
+    reports = [FileReport(path=str(path)) for path in paths]
     pending: list[tuple[FileReport, Pending]] = []
     with store.writer("ingest") as writer:
         # Read the index once, not once per file; kept up to date as files are staged.
         published = store.published_ids()
         suppressed = suppressed_hashes(store)
-        for n, path in enumerate(paths, start=1):
-            report = FileReport(path=str(path))
-            try:
-                staged = ingest_one(
-                    path,
-                    writer=writer,
+
+        def prepare(i: int) -> Prepared | None:
+            return _guarded(
+                reports[i],
+                lambda: prepare_file(
+                    paths[i],
+                    store=store,
                     config=config,
                     console=console,
                     options=opts,
-                    report=report,
-                    published=published,
+                    report=reports[i],
                     suppressed=suppressed,
+                ),
+            )
+
+        for n, prepared in enumerate(_in_order(prepare, len(paths)), start=1):
+            report = reports[n - 1]
+            if prepared is not None:
+                staged = _guarded(
+                    report, partial(stage_prepared, prepared, writer, opts, published)
                 )
                 if staged is not None:
                     pending.append((report, staged))
-            except DiskFull:
-                raise  # not this file's fault: the run stops, nothing it staged is kept
-            except PipelineError as exc:
-                report.error = exc
-            except Exception as exc:  # one file's failure is that file's error, never a stop
-                report.error = IngestError(
-                    str(path),
-                    f"it could not be read ({describe(exc)})",
-                    hint="Nothing from it was loaded; the other files go on. Please report it.",
-                )
             if len(paths) > 1:
-                console.info(f"  [{n}/{len(paths)}] {path}: {report.status_word()}")
-            reports.append(report)
+                console.info(f"  [{n}/{len(paths)}] {paths[n - 1]}: {report.status_word()}")
         results = writer.commit_inputs([p for _, p in pending])
         for (report, _), result in zip(pending, results, strict=True):
             report.published = result.published
@@ -211,6 +225,49 @@ def ingest_files(
             console.info(report.summary())
             _log_report(store, report, path, opts.source)
     return reports
+
+
+def _workers() -> int:
+    """Threads that prepare files: one per core the process may use, at most 4."""
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+def _in_order(work: Callable[[int], T], count: int) -> Iterator[T]:
+    """``work(0)``, ..., ``work(count - 1)``, in order, computed a few ahead in worker threads
+    (at most twice the workers at once, so that memory stays bounded however many files)."""
+    workers = _workers()
+    if count < 2 or workers < 2:
+        yield from (work(i) for i in range(count))
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="ingest") as pool:
+        ahead: deque[Future[T]] = deque()
+        try:
+            for i in range(count):
+                ahead.append(pool.submit(work, i))
+                if len(ahead) >= 2 * workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        finally:  # an error or a stop: the files not started are not read
+            for future in ahead:
+                future.cancel()
+
+
+def _guarded(report: FileReport, step: Callable[[], T]) -> T | None:
+    """``step()``, with the file's failure recorded as its error (a full disk stops the run)."""
+    try:
+        return step()
+    except DiskFull:
+        raise  # not this file's fault: the run stops, nothing it staged is kept
+    except PipelineError as exc:
+        report.error = exc
+    except Exception as exc:  # one file's failure is that file's error, never a stop
+        report.error = IngestError(
+            report.path,
+            f"it could not be read ({describe(exc)})",
+            hint="Nothing from it was loaded; the other files go on. Please report it.",
+        )
+    return None
 
 
 def _shortened(counts: Counter[str]) -> dict[str, int]:
@@ -263,6 +320,17 @@ def _log_report(store: Store, report: FileReport, path: Path, source: str) -> No
     LoadLog(store.root).append(record)
 
 
+@dataclass
+class Prepared:
+    """One file read, checked and normalised, its snapshots' rows ready to write: everything of
+    its ingest that needs no writer (``prepare_file``, thread-safe)."""
+
+    path: Path
+    report: FileReport
+    snapshots: list[tuple[SnapshotMeta, SnapshotRows]]
+    bad: pl.DataFrame
+
+
 def ingest_one(
     path: Path,
     *,
@@ -278,6 +346,34 @@ def ingest_one(
     (``store.load``). ``published`` is the store's snapshots by id (read if not given;
     snapshots this file stages are added to it). Returns what it staged, for the commit (None
     when the same input is already published)."""
+    if suppressed is None:
+        suppressed = suppressed_hashes(writer.store)
+    prepared = prepare_file(
+        path,
+        store=writer.store,
+        config=config,
+        console=console,
+        options=options,
+        report=report,
+        suppressed=suppressed,
+    )
+    if published is None:
+        published = writer.store.published_ids()
+    return stage_prepared(prepared, writer, options, published)
+
+
+def prepare_file(
+    path: Path,
+    *,
+    store: Store,
+    config: Config,
+    console: Console,
+    options: IngestOptions,
+    report: FileReport,
+    suppressed: set[str],
+) -> Prepared:
+    """Read, check and normalise one file, and make its snapshots' rows (fills ``report``'s
+    counts; raises ``PipelineError`` when the file is rejected). Writes nothing."""
     name = str(path)
     encoding = options.encoding or config.ingest.encoding
     delimiter = options.delimiter or config.ingest.delimiter
@@ -288,8 +384,6 @@ def ingest_one(
     )
     frame = hash_phones(frame, config, lambda message: console.warn(f"{name}: {message}"))
     checked = file_rows(frame, campaign=campaign, snapshot_time=snapshot_time, config=config)
-    if suppressed is None:
-        suppressed = suppressed_hashes(writer.store)
     checked, report.rows_suppressed = drop_suppressed(checked, suppressed)
     bad = checked.filter(pl.col("reason").is_not_null())
     good = checked.filter(pl.col("reason").is_null()) if bad.height else checked
@@ -300,35 +394,52 @@ def ingest_one(
     unknown = good.filter(pl.col("state_code") == OTHER).group_by("state").len()
     report.unknown_states = Counter(dict(unknown.iter_rows()))
     report.legacy_rows = int(good.get_column("legacy").sum())
-    if published is None:
-        published = writer.store.published_ids()
-    staged, replacing = _stage_groups(path, good, bad, writer, options, published, report)
     if options.finished or final_marker(path, config):
         last = good.group_by("campaign_id").agg(pl.col("snapshot_time").max())
         report.finished = {c: iso_utc(t) for c, t in last.iter_rows()}
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
-    if report.already_present and not staged and not replacing:
-        return None  # the same input again: nothing new, its quarantined rows are on file
-    quarantine = (
-        writer.stage_quarantine(neutralise_frame(quarantine_rows(bad))) if bad.height else None
-    )
-    # later files see them
-    published.update((s.meta.snapshot_id, s.meta) for s in staged + replacing)
-    return Pending(name, staged, quarantine, replacing)
+    return Prepared(path, report, _snapshots(path, good, bad, store, options), bad)
 
 
-def _stage_groups(
-    path: Path,
-    good: pl.DataFrame,
-    bad: pl.DataFrame,
+def stage_prepared(
+    prepared: Prepared,
     writer: Writer,
     options: IngestOptions,
     published: dict[str, SnapshotMeta],
-    report: FileReport,
-) -> tuple[list[Staged], list[Staged]]:
-    """Stage one snapshot per campaign and time in the file (those not already published);
-    with ``--replace``, those published from other input too (the second list)."""
+) -> Pending | None:
+    """Stage a prepared file's snapshots (those not already published; with ``--replace``,
+    those published from other input too) and its quarantined rows. Snapshots staged are added
+    to ``published``, so later files see them. None when the same input is already published."""
+    report_ = prepared.report
+    staged: list[Staged] = []
+    replacing: list[Staged] = []
+    for meta, rows in prepared.snapshots:
+        if options.replace and _replaces(published.get(meta.snapshot_id), meta):
+            # a file of its own (the old one is deleted after the commit)
+            suffix = f"-r{meta.fingerprint[:8]}.parquet"
+            meta = replace(meta, path=meta.path.removesuffix(".parquet") + suffix)
+            replacing.append(writer.stage_rows(meta, rows))
+            continue
+        one = stage_new(writer, meta, rows, published)
+        if one is None:
+            report_.already_present.append(published[meta.snapshot_id])
+        else:
+            staged.append(one)
+    if report_.already_present and not staged and not replacing:
+        return None  # the same input again: nothing new, its quarantined rows are on file
+    bad = prepared.bad
+    quarantine = (
+        writer.stage_quarantine(neutralise_frame(quarantine_rows(bad))) if bad.height else None
+    )
+    published.update((s.meta.snapshot_id, s.meta) for s in staged + replacing)
+    return Pending(str(prepared.path), staged, quarantine, replacing)
+
+
+def _snapshots(
+    path: Path, good: pl.DataFrame, bad: pl.DataFrame, store: Store, options: IngestOptions
+) -> list[tuple[SnapshotMeta, SnapshotRows]]:
+    """One snapshot per campaign and time in the file: its metadata and rows."""
     fingerprint = _file_sha256(path)
     keys = ["campaign_id", "snapshot_time"]
     same = [pl.col(k).eq_missing(pl.col(k).first()).all() for k in keys]  # cheaper: n_unique
@@ -337,8 +448,7 @@ def _stage_groups(
         groups = {good.select(pl.col(k).first() for k in keys).row(0): good}
     else:
         groups = good.partition_by(keys, as_dict=True, maintain_order=True)
-    staged: list[Staged] = []
-    replacing: list[Staged] = []
+    out: list[tuple[SnapshotMeta, SnapshotRows]] = []
     for (campaign_id, snapshot_time), rows in groups.items():
         assert isinstance(snapshot_time, datetime) and isinstance(campaign_id, str)
         sid = snapshot_id_for(campaign_id, snapshot_time)
@@ -348,12 +458,13 @@ def _stage_groups(
         other, legacy = rows.select(
             (pl.col("state_code") == OTHER).sum(), pl.col("legacy").sum()
         ).row(0)
+        source = f"{options.source}:{path.name}"
         meta = SnapshotMeta(
             snapshot_id=sid,
             campaign_id=campaign_id,
             snapshot_time=iso_utc(snapshot_time),
-            source=f"{options.source}:{path.name}",
-            path=writer.store.relative_path(campaign_id, snapshot_time, sid),
+            source=source,
+            path=store.relative_path(campaign_id, snapshot_time, sid),
             rows=rows.height,
             fingerprint=hashlib.sha256(f"{fingerprint}\x1f{sid}".encode()).hexdigest(),
             other_rows=int(other),
@@ -362,20 +473,8 @@ def _stage_groups(
             quarantined_rows=here.height,
             input=path.name,
         )
-        out = snapshot_columns(rows, sid, meta.source)
-        if options.replace and _replaces(published.get(sid), meta):
-            # a file of its own (the old one is deleted after the commit)
-            meta = replace(
-                meta, path=meta.path.removesuffix(".parquet") + f"-r{meta.fingerprint[:8]}.parquet"
-            )
-            replacing.append(writer.stage_snapshot(meta, out))
-            continue
-        one = stage_new(writer, meta, out, published)
-        if one is None:
-            report.already_present.append(published[sid])
-        else:
-            staged.append(one)
-    return staged, replacing
+        out.append((meta, snapshot_rows(meta, snapshot_columns(rows, sid, source))))
+    return out
 
 
 def _replaces(old: SnapshotMeta | None, meta: SnapshotMeta) -> bool:

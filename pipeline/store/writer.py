@@ -26,6 +26,24 @@ from pipeline.store.meta import SNAPSHOT_SCHEMA, SnapshotMeta, rewritten
 from pipeline.store.snapshots import CAMPAIGNS, PENDING, STAGING, Store
 
 
+@dataclass(frozen=True)
+class SnapshotRows:
+    """One snapshot's rows as the store keeps them (typed, sorted by contact id) and their Delta
+    statistics: everything of staging but the write (``snapshot_rows``; thread-safe)."""
+
+    frame: pl.DataFrame
+    stats: str
+
+
+def snapshot_rows(meta: SnapshotMeta, frame: pl.DataFrame) -> SnapshotRows:
+    """``frame`` (the SNAPSHOT_SCHEMA columns) cast and sorted as a snapshot file keeps them."""
+    missing = set(SNAPSHOT_SCHEMA) - set(frame.columns)
+    if missing:
+        raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
+    rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort("contact_id")
+    return SnapshotRows(rows, table.statistics(rows))
+
+
 @dataclass
 class Staged:
     meta: SnapshotMeta
@@ -87,16 +105,16 @@ class Writer:
 
     def stage_snapshot(self, meta: SnapshotMeta, frame: pl.DataFrame) -> Staged:
         """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
-        missing = set(SNAPSHOT_SCHEMA) - set(frame.columns)
-        if missing:
-            raise StoreError(f"snapshot {meta.snapshot_id}: columns missing: {sorted(missing)}")
+        return self.stage_rows(meta, snapshot_rows(meta, frame))
+
+    def stage_rows(self, meta: SnapshotMeta, rows: SnapshotRows) -> Staged:
+        """Write rows that ``snapshot_rows`` prepared aside, durably (the part of staging that
+        must run under the writer: ingest prepares the rows of many files in parallel)."""
         path = self.staging / f"{safe_name('snapshot id', meta.snapshot_id)}.parquet"
-        rows = frame.select([pl.col(c).cast(t) for c, t in SNAPSHOT_SCHEMA.items()]).sort(
-            "contact_id"
-        )
-        _write_aside(path, lambda: rows.write_parquet(path, compression="zstd", statistics=True))
+        frame = rows.frame
+        _write_aside(path, lambda: frame.write_parquet(path, compression="zstd", statistics=True))
         faults.point("staged-written")
-        return Staged(meta=meta, staged_path=path, stats=table.statistics(rows))
+        return Staged(meta=meta, staged_path=path, stats=rows.stats)
 
     def stage_quarantine(self, frame: pl.DataFrame) -> Path:
         self._quarantines += 1
@@ -352,11 +370,16 @@ def _write_aside(path: Path, write: Callable[[], object]) -> None:
 
 
 def stage_new(
-    writer: Writer, meta: SnapshotMeta, rows: pl.DataFrame, published: dict[str, SnapshotMeta]
+    writer: Writer,
+    meta: SnapshotMeta,
+    rows: pl.DataFrame | SnapshotRows,
+    published: dict[str, SnapshotMeta],
 ) -> Staged | None:
     """The one step of every load path (files and the API) before the commit: stage the
     snapshot's rows, or None when the same input is already published (``SnapshotConflict``
     when different input for the same campaign and time is)."""
     if not writer.check(meta, published):
         return None
-    return writer.stage_snapshot(meta, rows)
+    return writer.stage_rows(
+        meta, rows if isinstance(rows, SnapshotRows) else snapshot_rows(meta, rows)
+    )

@@ -52,7 +52,7 @@ def test_file_then_environment_then_overrides(tmp_path):
         ("[ingest]\nencodign = 'x'\n", "unknown [ingest] setting(s) ['encodign']"),
         ("[api]\nclient_secret = 'x'\n", "secrets are read from the environment only"),
         ('timezone = "Mars/Olympus"\n', "not a known IANA time zone"),
-        ("[ingest]\nencoding = 'latin-2'\n", "use utf-8 or cp1250"),
+        ("[ingest]\nencoding = 'latin-2'\n", "use utf-8, cp1250, or utf-8,cp1250"),
         ("stuck_after_minutes = 'soon'\n", "'soon' is not a valid int"),
         ("data_dir = \n", "campaign-reports.toml"),
     ],

@@ -112,6 +112,29 @@ def test_utf8_file_declared_cp1250_is_refused_not_garbled(tmp_path, data_dir):
     assert not (data_dir / "manifest.jsonl").exists()
 
 
+def test_a_mix_of_utf8_and_cp1250_files_is_read_in_one_ingest(tmp_path, data_dir):
+    # --encoding utf-8,cp1250: each file UTF-8 when its bytes are, cp1250 otherwise; the letters
+    # come out right either way, and an ASCII file is the same in both.
+    czech = "contact_id;state\n1;Doru\u010den\u00e9 \u0161patn\u011b\n2;Read\n"
+    a = write(tmp_path / "campaign-1_20261128T060000Z.csv", czech, "cp1250")
+    b = write(tmp_path / "campaign-2_20261128T060000Z.csv", czech)  # UTF-8
+    c = write(tmp_path / "campaign-3_20261128T060000Z.csv", "\ufeffcontact_id,state\n1,Read\n")
+    reports = ingest(data_dir, a, b, c, encoding="utf-8,cp1250")
+    assert all(r.ok for r in reports), [str(r.error) for r in reports]
+    raw = rows(data_dir)["raw_state"].to_list()
+    assert raw == ["Doru\u010den\u00e9 \u0161patn\u011b", "Read"] * 2 + ["Read"]
+
+
+def test_a_file_neither_utf8_nor_cp1250_is_rejected_naming_the_line(tmp_path, data_dir):
+    # 0x81 is not a character in cp1250 (nor a start byte in UTF-8)
+    f = tmp_path / NAME
+    f.write_bytes(b"contact_id;state\n1;Read\n2;Re\x81d\n")
+    [r] = ingest(data_dir, f, encoding="utf-8,cp1250")
+    assert isinstance(r.error, IngestError) and r.error.line == 3
+    assert "neither UTF-8 nor cp1250" in str(r.error)
+    assert store_listing(data_dir) == {}
+
+
 def test_missing_required_column_rejects_the_file(tmp_path, data_dir):
     f = write(tmp_path / NAME, "contact_id,status_text\n1,Read\n")
     [r] = ingest(data_dir, f)

@@ -9,8 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 from conftest import ingest
 
+from pipeline.core.errors import SnapshotConflict
 from pipeline.store import table
 from pipeline.store.snapshots import Store
 
@@ -72,3 +74,27 @@ def test_a_crash_at_the_commit_publishes_none_of_the_files(tmp_path: Path) -> No
     again = subprocess.run([*CLI, "--data-dir", str(data), "ingest", *paths])
     assert again.returncode == 1  # the broken file is rejected; the other three are published
     assert len(Store(data).published()) == 3
+
+
+def test_files_read_ahead_in_parallel_are_judged_in_their_given_order(tmp_path: Path) -> None:
+    # Files are read and checked a few at a time in worker threads, then staged in the order
+    # given: of two files with one campaign and time, the first one given is published and the
+    # later one refused, however far apart they are and whichever was read first.
+    data = tmp_path / "data"
+    names = [f"campaign-{i}_20261127T060000Z.csv" for i in range(1, 13)]
+    paths = [csv(tmp_path, n, f"contact_id,state\n{i},WA_READ\n") for i, n in enumerate(names)]
+    later = tmp_path / "later"
+    later.mkdir()
+    # campaign 2 again, with other content, after ten files; and a broken file in between
+    paths.insert(10, csv(later, names[1], "contact_id,state\n5,WA_SENT\n"))
+    paths.insert(5, csv(later, "broken_20261127T060000Z.csv", "nothing,useful\n1,2\n"))
+    reports = ingest(data, *paths)
+    assert [r.path for r in reports] == [str(p) for p in paths]
+    assert [r.ok for r in reports] == [True] * 5 + [False] + [True] * 5 + [False] + [True] * 2
+    assert isinstance(reports[11].error, SnapshotConflict)
+    assert "campaign 2" in str(reports[11].error) and not reports[11].published
+    published = {m.campaign_id: m for m in Store(data).published()}
+    assert sorted(published, key=int) == [str(i) for i in range(1, 13)]
+    assert published["2"].input == names[1] and published["2"].rows == 1
+    two = Store(data).scan().filter(pl.col("campaign_id") == "2").collect()
+    assert two["contact_id"].to_list() == ["1"]
