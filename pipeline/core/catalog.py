@@ -8,6 +8,7 @@ anything else to ``other`` with the raw text kept in ``raw_state``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -241,16 +242,65 @@ def state_exprs_for(
     results as ``state_exprs``; much faster on big files, which hold few distinct states."""
     import polars as pl
 
-    distinct = pl.DataFrame({"raw": values.cast(pl.String).unique().drop_nulls()})
-    state, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state, aliases=aliases)
-    table = distinct.with_columns(state.alias("state"), legacy.alias("legacy"))
-    mapping = dict(zip(table["raw"].to_list(), table["state"].to_list(), strict=True))
-    legacy_raw = table.filter(pl.col("legacy"))["raw"].to_list()
+    distinct = values.cast(pl.String).unique().drop_nulls().to_list()
+    mapping, legacy_raw = _known_mapping(tuple(sorted(distinct)), legacy_state, aliases)
     as_text = raw.cast(pl.String)
     return (
         as_text.replace_strict(mapping, default=OTHER, return_dtype=pl.String),
         as_text.is_in(legacy_raw).fill_null(False),
     )
+
+
+def state_exprs_known(
+    distinct: list[str],
+    column: str,
+    *,
+    legacy_state: str | None = None,
+    aliases: tuple[tuple[str, str], ...] = (),
+) -> tuple[pl.Expr, pl.Expr]:
+    """``state_exprs_for`` of the text column ``column`` whose distinct values are ``distinct``.
+    The expressions are kept for the next file with the same states (most files of a tenant
+    hold the same dozen), so a small file does not rebuild the lookup."""
+    key = tuple(sorted(distinct))
+    if len(key) > _CACHED_STATES:  # a file of odd values: not worth keeping
+        return _known_exprs.__wrapped__(key, column, legacy_state, aliases)
+    return _known_exprs(key, column, legacy_state, aliases)
+
+
+_CACHED_STATES = 200
+
+
+@functools.lru_cache(maxsize=64)
+def _known_exprs(
+    distinct: tuple[str, ...],
+    column: str,
+    legacy_state: str | None,
+    aliases: tuple[tuple[str, str], ...],
+) -> tuple[pl.Expr, pl.Expr]:
+    import polars as pl
+
+    mapping, legacy_raw = _known_mapping.__wrapped__(distinct, legacy_state, aliases)
+    as_text = pl.col(column).cast(pl.String)
+    return (
+        as_text.replace_strict(mapping, default=OTHER, return_dtype=pl.String),
+        as_text.is_in(legacy_raw).fill_null(False),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _known_mapping(
+    distinct: tuple[str, ...],
+    legacy_state: str | None,
+    aliases: tuple[tuple[str, str], ...],
+) -> tuple[dict[str, str], list[str]]:
+    """Each distinct raw value's state, and the raw values that are the legacy state."""
+    import polars as pl
+
+    values = pl.DataFrame({"raw": list(distinct)}, schema={"raw": pl.String})
+    state, legacy = state_exprs(pl.col("raw"), legacy_state=legacy_state, aliases=aliases)
+    table = values.with_columns(state.alias("state"), legacy.alias("legacy"))
+    mapping = dict(zip(table["raw"].to_list(), table["state"].to_list(), strict=True))
+    return mapping, table.filter(pl.col("legacy"))["raw"].to_list()
 
 
 def normalize_state(raw: str | None, *, legacy_state: str | None = None) -> tuple[str, bool]:

@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.core.catalog import OTHER, state_exprs, state_exprs_for
+from pipeline.core.catalog import OTHER, state_exprs, state_exprs_known
 from pipeline.core.clock import iso_utc
 from pipeline.core.config import PHONE_KEY_ENV, Config
 from pipeline.core.errors import IngestError
 from pipeline.core.names import NAME_RE
 from pipeline.normalize.phones import hmac_phones, normalise_phone
-from pipeline.normalize.times import parse_time_column, parse_time_text
+from pipeline.normalize.times import (
+    fill_unparsed,
+    parse_time_column,
+    parse_time_text,
+    quick_time,
+    unparsed_rows,
+)
 from pipeline.sources.columns import ROW_PROBLEM, as_text
 
 #: The one rule for campaign ids (they become part of paths and partition values): the gate's.
@@ -44,9 +50,10 @@ def campaign_and_time(
     *,
     campaign_id: str | None,
     snapshot_time: datetime | None,
-) -> tuple[pl.Expr, pl.Expr]:
+) -> tuple[pl.Expr, pl.Expr | datetime]:
     """Where campaign id and snapshot time come from: an option, else a column, else the file
-    name (``ingest.filename_pattern``)."""
+    name (``ingest.filename_pattern``). The time is an expression of text for a column, and the
+    time itself from an option or the file name (one for every row)."""
     match = re.search(config.ingest.filename_pattern, path.name)
     groups = match.groupdict() if match else {}
     hint = (
@@ -66,7 +73,7 @@ def campaign_and_time(
             hint=hint.format(col="campaign_id", opt="--campaign"),
         )
     if snapshot_time is not None:
-        return campaign, pl.lit(iso_utc(snapshot_time), pl.String)
+        return campaign, snapshot_time.astimezone(UTC)
     if "snapshot_time" in frame.columns:
         return campaign, pl.col("snapshot_time")
     if groups.get("snapshot_time"):
@@ -76,7 +83,7 @@ def campaign_and_time(
                 str(path),
                 f"the time {groups['snapshot_time']!r} in the file name is not a valid time",
             )
-        return campaign, pl.lit(iso_utc(parsed), pl.String)
+        return campaign, parsed
     raise IngestError(
         str(path),
         "the snapshot time is unknown: no snapshot_time column, no --snapshot-time option, and "
@@ -151,20 +158,6 @@ def _reason(frame: pl.DataFrame, max_state_length: int) -> pl.Expr:
     )
 
 
-def _time(frame: pl.DataFrame, source: str, tz: str) -> pl.Series | pl.Expr:
-    """A time column as UTC: typed times (Parquet) converted as they are, text parsed once per
-    column (``parse_time_column``), an absent column null."""
-    if source not in frame.columns:
-        return pl.lit(None, UTC_US)
-    dtype = frame.schema[source]
-    if isinstance(dtype, pl.Datetime):
-        col = pl.col(source).cast(pl.Datetime("us", dtype.time_zone))
-        if dtype.time_zone is None:  # wall time: in the configured zone, as for text
-            col = col.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        return col.dt.convert_time_zone("UTC")
-    return parse_time_column(frame.get_column(source).cast(pl.String), tz)
-
-
 def _retry_count(frame: pl.DataFrame) -> pl.Expr:
     if "retry_count_text" not in frame.columns:
         return pl.lit(None, pl.Int32)
@@ -174,43 +167,105 @@ def _retry_count(frame: pl.DataFrame) -> pl.Expr:
     return col.cast(pl.Int32, strict=False)
 
 
+def _typed_time(source: str, dtype: pl.Datetime, tz: str) -> pl.Expr:
+    """A typed time column (Parquet) as UTC: converted as it is (a wall time without a zone is
+    in the configured zone, as for text)."""
+    col = pl.col(source).cast(pl.Datetime("us", dtype.time_zone))
+    if dtype.time_zone is None:
+        col = col.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    return col.dt.convert_time_zone("UTC")
+
+
 def file_rows(
-    frame: pl.DataFrame, *, campaign: pl.Expr, snapshot_time: pl.Expr, config: Config
+    frame: pl.DataFrame,
+    *,
+    campaign: pl.Expr,
+    snapshot_time: pl.Expr | datetime,
+    config: Config,
 ) -> pl.DataFrame:
     """A file's rows (``source_row``, text columns, and typed time and retry count columns as
     Parquet gives them; no ``phone``: see ``hash_phones``) -> normalised rows with ``reason``.
-    Keeps each optional column as it came (``<name>_text``) for the quarantine file. One lazy
-    plan; times are parsed once per column, typed times only converted."""
+    Keeps each optional column as it came (``<name>_text``) for the quarantine file.
+
+    ``snapshot_time`` is a time (from the file name or an option: one for every row) or an
+    expression of text. Few steps, whatever the file's size: one look at the first values of the
+    text time columns and the distinct states, one plan that parses and maps every row
+    (``quick_time``; the rare rows a quick time parse leaves unread get the careful parse), and
+    one that gives each row its reason."""
     tz = config.timezone
-    if ROW_PROBLEM not in frame.columns:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEM))
-    frame = frame.with_columns(
-        campaign.alias("campaign_id"), snapshot_time.alias("snapshot_time_text")
-    )
     frame = frame.rename({c: f"{c}_text" for c in _OPTIONAL if c in frame.columns})
-    frame = frame.with_columns(_time(frame, src, tz).alias(dest) for dest, src in _TIMES.items())
-    state, legacy = state_exprs_for(
-        frame.get_column("state"),
-        pl.col("state"),
+    if isinstance(snapshot_time, datetime):
+        times = {"snapshot_time": pl.lit(snapshot_time).cast(UTC_US)}
+        text_time = pl.lit(iso_utc(snapshot_time), pl.String)
+    else:
+        times, text_time = {}, snapshot_time
+    lazy = frame.lazy().with_columns(
+        campaign.alias("campaign_id"), text_time.alias("snapshot_time_text")
+    )
+    if ROW_PROBLEM not in frame.columns:
+        lazy = lazy.with_columns(pl.lit(None, pl.String).alias(ROW_PROBLEM))
+    schema = lazy.collect_schema()
+    text_sources = [
+        src
+        for dest, src in _TIMES.items()
+        if dest not in times and src in schema and not isinstance(schema[src], pl.Datetime)
+    ]
+    # one look at the data: each text time column's first value, and the distinct states
+    look = lazy.select(
+        *(pl.col(src).cast(pl.String).drop_nulls().first() for src in text_sources),
+        pl.col("state").cast(pl.String).unique().drop_nulls().implode().alias("_states"),
+    ).collect()
+    inexact: list[tuple[str, str]] = []
+    for dest, src in _TIMES.items():
+        if dest in times:
+            continue
+        dtype = schema.get(src)
+        if dtype is None:
+            times[dest] = pl.lit(None, UTC_US)
+        elif isinstance(dtype, pl.Datetime):
+            times[dest] = _typed_time(src, dtype, tz)
+        else:
+            first = look.get_column(src).item()
+            text = pl.col(src).cast(pl.String)
+            times[dest], exact = quick_time(text, first, tz, frame.height)
+            if not exact:
+                inexact.append((dest, src))
+    state, legacy = state_exprs_known(
+        look.get_column("_states").item().to_list(),
+        "state",
         legacy_state=config.legacy_state,
         aliases=config.states.aliases,
     )
     phone = "phone_hash_text"
-    parsed = (
-        frame.lazy()
-        .with_columns(
-            pl.col("contact_id").str.strip_chars().alias("contact_id"),
-            _retry_count(frame).alias("retry_count"),
-            state.alias("state_code"),
-            legacy.alias("legacy"),
-            (pl.col(phone) if phone in frame.columns else pl.lit(None, pl.String)).alias(
-                "phone_hash"
-            ),
-        )
-        .with_columns(_reason(frame, config.ingest.max_state_length))
-        .collect()
-    )
-    return _mark_repeats(parsed)
+    parsed = lazy.with_columns(
+        *(expr.alias(dest) for dest, expr in times.items()),
+        pl.col("contact_id").str.strip_chars().alias("contact_id"),
+        _retry_count(frame).alias("retry_count"),
+        state.alias("state_code"),
+        legacy.alias("legacy"),
+        (pl.col(phone) if phone in frame.columns else pl.lit(None, pl.String)).alias("phone_hash"),
+    ).collect()
+    parsed = _fill_unparsed_times(parsed, inexact, tz)
+    checked = parsed.lazy().with_columns(_reason(parsed, config.ingest.max_state_length))
+    return _mark_repeats(checked.collect())
+
+
+def _fill_unparsed_times(
+    frame: pl.DataFrame, inexact: list[tuple[str, str]], tz: str
+) -> pl.DataFrame:
+    """The rows whose time a quick parse left unread, parsed the careful way (``parse_time``):
+    one check for all the columns, the careful parse only where a column needs it."""
+    if not inexact:
+        return frame
+    todo = frame.select(
+        unparsed_rows(pl.col(dest), pl.col(src)).any().alias(dest) for dest, src in inexact
+    ).row(0)
+    fixes = [
+        fill_unparsed(frame.get_column(dest), frame.get_column(src).cast(pl.String), tz)
+        for (dest, src), needed in zip(inexact, todo, strict=True)
+        if needed
+    ]
+    return frame.with_columns(fixes) if fixes else frame
 
 
 def _mark_repeats(checked: pl.DataFrame) -> pl.DataFrame:

@@ -81,13 +81,13 @@ def parse_time_column(values: pl.Series, tz: str) -> pl.Series:
     """``parse_time`` over a whole column, with the same results, several times faster.
 
     ``parse_time`` tries nine formats on every row. Here the column's first value picks one way
-    for every row: a fixed-width ISO shape (``_fixed_shape``: sliced and parsed without a regular
+    for every row (``quick_time``): a fixed-width ISO shape (sliced and parsed without a regular
     expression rewrite) or the one format that parses it; only the rows that way leaves unparsed
-    get all nine. (No text is accepted by two ways with different results, so the order does not
-    matter.)
+    get all nine (``unparsed_rows``). (No text is accepted by two ways with different results,
+    so the order does not matter.)
     """
     if values.null_count() == values.len():  # e.g. no contact has a retry scheduled
-        return pl.Series(values.name, [None] * values.len(), dtype=pl.Datetime("us", "UTC"))
+        return values.cast(pl.Datetime("us", "UTC"))
     first = values.drop_nulls()[0]
     if (values == first).fill_null(False).all():
         # One time for every row (from the file name or an option): parse it once.
@@ -95,30 +95,43 @@ def parse_time_column(values: pl.Series, tz: str) -> pl.Series:
         dtype = pl.Datetime("us", "UTC")
         return pl.repeat(one, values.len(), dtype=dtype, eager=True).alias(values.name)
     frame = values.to_frame("t")
-    shape = _fixed_shape(str(first), tz)
+    quick, exact = quick_time(pl.col("t"), str(first), tz, values.len())
+    parsed = frame.select(quick.alias("t")).to_series()
+    return (parsed if exact else fill_unparsed(parsed, values, tz)).alias(values.name)
+
+
+def quick_time(text: pl.Expr, first: str | None, tz: str, height: int) -> tuple[pl.Expr, bool]:
+    """The quick way to parse a text column of times whose first value is ``first`` (None: no
+    value at all), and whether it is ``parse_time`` itself (True) or may leave rows unparsed that
+    ``parse_time`` would read (False: ``fill_unparsed`` those). An expression, so that a file's
+    time columns are parsed in one plan with the rest of its rows."""
+    if first is None:
+        return pl.lit(None, pl.Datetime("us", "UTC")), True
+    shape = _fixed_shape(text, first, tz)
     if shape is not None:
-        fast = frame.select(shape).to_series()
-        return _rest(fast, values, tz).alias(values.name)
-    if values.len() < 10_000:  # small: trying formats one by one costs more than it saves
-        return frame.select(parse_time(pl.col("t"), tz)).to_series().alias(values.name)
-    text = frame.select(_time_text(pl.col("t"))).to_series()
-    frame = text.to_frame("t")
-    sample = text.drop_nulls().head(1).to_frame("t")
+        return shape, False
+    if height < 10_000:  # small: trying formats one by one costs more than it saves
+        return parse_time(text, tz), True
+    sample = pl.DataFrame({"t": [first]}).select(_time_text(pl.col("t")))
     fmt = next(
         (
             f
             for f in (*_OFFSET_FORMATS, *_NAIVE_FORMATS)
-            if sample.height and sample.select(_with_format(pl.col("t"), f, tz)).item() is not None
+            if sample.select(_with_format(pl.col("t"), f, tz)).item() is not None
         ),
         None,
     )
     if fmt is None:
-        return frame.select(_parse_normalised(pl.col("t"), tz)).to_series().alias(values.name)
-    fast = frame.select(_with_format(pl.col("t"), fmt, tz)).to_series()
-    return _rest(fast, values, tz).alias(values.name)
+        return parse_time(text, tz), True
+    return _with_format(_time_text(text), fmt, tz), False
 
 
-def _rest(fast: pl.Series, values: pl.Series, tz: str) -> pl.Series:
+def unparsed_rows(parsed: pl.Expr, text: pl.Expr) -> pl.Expr:
+    """True where a quick parse left a time unread that has text (``fill_unparsed``'s rows)."""
+    return parsed.is_null() & text.is_not_null()
+
+
+def fill_unparsed(fast: pl.Series, values: pl.Series, tz: str) -> pl.Series:
     """``fast`` with the rows it left null (and whose text is not) parsed by ``parse_time``."""
     todo = fast.is_null() & values.is_not_null()
     if not todo.any():
@@ -132,7 +145,7 @@ _DATE_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
 _OFFSET = re.compile(r"^[+-]\d{2}:\d{2}$")
 
 
-def _fixed_shape(first: str, tz: str) -> pl.Expr | None:
+def _fixed_shape(text: pl.Expr, first: str, tz: str) -> pl.Expr | None:
     """The fast way for a column whose first value is ``2026-11-28T06:00:00`` (or with a space
     for ``T``) followed by an offset ``+01:00``, by ``Z`` or by nothing (local time in ``tz``):
     the first 19 characters parsed as a plain date and time (polars' quickest path), the offset
@@ -140,7 +153,6 @@ def _fixed_shape(first: str, tz: str) -> pl.Expr | None:
     None when the first value has none of these shapes."""
     if not re.fullmatch(_DATE_TIME, first[:19]):
         return None
-    text = pl.col("t")
     sep, rest = first[10], first[19:]
     naive = text.str.slice(0, 19).str.to_datetime(
         f"%Y-%m-%d{sep}%H:%M:%S", strict=False, time_unit="us"
@@ -161,7 +173,7 @@ def _fixed_shape(first: str, tz: str) -> pl.Expr | None:
         value = (naive - pl.duration(minutes=sign * minutes)).dt.replace_time_zone("UTC")
     else:
         return None
-    return pl.when(text.str.contains(shape)).then(value).otherwise(None).alias("t")
+    return pl.when(text.str.contains(shape)).then(value).otherwise(None)
 
 
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?(Z?)$")
