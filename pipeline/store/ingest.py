@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 import os
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -60,7 +60,6 @@ from pipeline.store.writer import (
     Staged,
     Writer,
     snapshot_rows,
-    stage_new,
 )
 
 T = TypeVar("T")
@@ -190,11 +189,11 @@ def ingest_files(
         # Read the index once, not once per file; kept up to date as files are staged.
         published = store.published_ids()
         suppressed = suppressed_hashes(store)
+        before = dict(published)  # what the workers compare with (``published`` grows)
 
         def prepare(i: int) -> Prepared | None:
-            return _guarded(
-                reports[i],
-                lambda: prepare_file(
+            def work() -> Prepared:
+                prepared = prepare_file(
                     paths[i],
                     store=store,
                     config=config,
@@ -202,8 +201,10 @@ def ingest_files(
                     options=opts,
                     report=reports[i],
                     suppressed=suppressed,
-                ),
-            )
+                )
+                return write_ahead(prepared, writer, before, tag=str(i))
+
+            return _guarded(reports[i], work)
 
         for n, prepared in enumerate(_in_order(prepare, len(paths)), start=1):
             report = reports[n - 1]
@@ -228,8 +229,10 @@ def ingest_files(
 
 
 def _workers() -> int:
-    """Threads that prepare files: one per core the process may use, at most 4."""
-    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+    """Threads that prepare files: two per core the process may use (a thread often waits, for
+    the disk or for the interpreter), at most 4; one on a single core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return 1 if (cores or 1) < 2 else min(4, 2 * (cores or 1))
 
 
 def _in_order(work: Callable[[int], T], count: int) -> Iterator[T]:
@@ -323,12 +326,14 @@ def _log_report(store: Store, report: FileReport, path: Path, source: str) -> No
 @dataclass
 class Prepared:
     """One file read, checked and normalised, its snapshots' rows ready to write: everything of
-    its ingest that needs no writer (``prepare_file``, thread-safe)."""
+    its ingest that needs no writer (``prepare_file``, thread-safe). ``written`` are the staged
+    files ``write_ahead`` wrote already (by snapshot id); their rows are not kept."""
 
     path: Path
     report: FileReport
-    snapshots: list[tuple[SnapshotMeta, SnapshotRows]]
+    snapshots: list[tuple[SnapshotMeta, SnapshotRows | None]]
     bad: pl.DataFrame
+    written: dict[str, Staged] = field(default_factory=dict)
 
 
 def ingest_one(
@@ -414,18 +419,26 @@ def stage_prepared(
     report_ = prepared.report
     staged: list[Staged] = []
     replacing: list[Staged] = []
-    for meta, rows in prepared.snapshots:
-        if options.replace and _replaces(published.get(meta.snapshot_id), meta):
-            # a file of its own (the old one is deleted after the commit)
-            suffix = f"-r{meta.fingerprint[:8]}.parquet"
-            meta = replace(meta, path=meta.path.removesuffix(".parquet") + suffix)
-            replacing.append(writer.stage_rows(meta, rows))
-            continue
-        one = stage_new(writer, meta, rows, published)
-        if one is None:
-            report_.already_present.append(published[meta.snapshot_id])
-        else:
-            staged.append(one)
+    written: Staged | None = None
+    try:
+        for meta, rows in prepared.snapshots:
+            written = prepared.written.pop(meta.snapshot_id, None)
+            if options.replace and _replaces(published.get(meta.snapshot_id), meta):
+                # a file of its own (the old one is deleted after the commit)
+                suffix = f"-r{meta.fingerprint[:8]}.parquet"
+                meta = replace(meta, path=meta.path.removesuffix(".parquet") + suffix)
+                replacing.append(_staged(writer, meta, rows, written))
+            elif writer.check(meta, published):
+                staged.append(_staged(writer, meta, rows, written))
+            else:
+                report_.already_present.append(published[meta.snapshot_id])
+                if written is not None:
+                    written.staged_path.unlink(missing_ok=True)
+    except BaseException:  # the file is refused (a conflict): nothing of it stays staged
+        left = [written] if written is not None else []
+        for one in [*staged, *replacing, *left, *prepared.written.values()]:
+            one.staged_path.unlink(missing_ok=True)
+        raise
     if report_.already_present and not staged and not replacing:
         return None  # the same input again: nothing new, its quarantined rows are on file
     bad = prepared.bad
@@ -436,9 +449,38 @@ def stage_prepared(
     return Pending(str(prepared.path), staged, quarantine, replacing)
 
 
+def write_ahead(
+    prepared: Prepared, writer: Writer, before: Mapping[str, SnapshotMeta], *, tag: str
+) -> Prepared:
+    """Write a prepared file's snapshots aside now (in the worker thread that prepared it), each
+    under a name of its own (``tag``: the file's place in the ingest); ``stage_prepared`` then
+    only decides which to keep. Not those already published from this same input when the
+    ingest began: they will be found present (their rows are kept in case they are not)."""
+    kept: list[tuple[SnapshotMeta, SnapshotRows | None]] = []
+    for meta, rows in prepared.snapshots:
+        old = before.get(meta.snapshot_id)
+        if rows is None or (old is not None and old.fingerprint == meta.fingerprint):
+            kept.append((meta, rows))
+            continue
+        prepared.written[meta.snapshot_id] = writer.stage_rows(meta, rows, tag=tag)
+        kept.append((meta, None))
+    prepared.snapshots = kept
+    return prepared
+
+
+def _staged(
+    writer: Writer, meta: SnapshotMeta, rows: SnapshotRows | None, written: Staged | None
+) -> Staged:
+    """The staged file of a snapshot: the one written ahead, or written now."""
+    if written is not None:
+        return replace(written, meta=meta)
+    assert rows is not None  # a snapshot is either written ahead or keeps its rows
+    return writer.stage_rows(meta, rows)
+
+
 def _snapshots(
     path: Path, good: pl.DataFrame, bad: pl.DataFrame, store: Store, options: IngestOptions
-) -> list[tuple[SnapshotMeta, SnapshotRows]]:
+) -> list[tuple[SnapshotMeta, SnapshotRows | None]]:
     """One snapshot per campaign and time in the file: its metadata and rows."""
     fingerprint = _file_sha256(path)
     keys = ["campaign_id", "snapshot_time"]
@@ -448,7 +490,7 @@ def _snapshots(
         groups = {good.select(pl.col(k).first() for k in keys).row(0): good}
     else:
         groups = good.partition_by(keys, as_dict=True, maintain_order=True)
-    out: list[tuple[SnapshotMeta, SnapshotRows]] = []
+    out: list[tuple[SnapshotMeta, SnapshotRows | None]] = []
     for (campaign_id, snapshot_time), rows in groups.items():
         assert isinstance(snapshot_time, datetime) and isinstance(campaign_id, str)
         sid = snapshot_id_for(campaign_id, snapshot_time)

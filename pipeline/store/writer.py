@@ -107,10 +107,12 @@ class Writer:
         """Write one snapshot's rows aside, durably. ``frame`` has the SNAPSHOT_SCHEMA columns."""
         return self.stage_rows(meta, snapshot_rows(meta, frame))
 
-    def stage_rows(self, meta: SnapshotMeta, rows: SnapshotRows) -> Staged:
-        """Write rows that ``snapshot_rows`` prepared aside, durably (the part of staging that
-        must run under the writer: ingest prepares the rows of many files in parallel)."""
-        path = self.staging / f"{safe_name('snapshot id', meta.snapshot_id)}.parquet"
+    def stage_rows(self, meta: SnapshotMeta, rows: SnapshotRows, *, tag: str = "") -> Staged:
+        """Write rows that ``snapshot_rows`` prepared aside, durably. Thread-safe: ingest writes
+        the files it reads in worker threads, each with its own ``tag`` in the staged name (two
+        files of one ingest may hold the same snapshot)."""
+        name = safe_name("snapshot id", meta.snapshot_id) + (f".{name_part(tag)}" if tag else "")
+        path = self.staging / f"{name}.parquet"
         frame = rows.frame
         _write_aside(path, lambda: frame.write_parquet(path, compression="zstd", statistics=True))
         faults.point("staged-written")

@@ -98,3 +98,17 @@ def test_files_read_ahead_in_parallel_are_judged_in_their_given_order(tmp_path: 
     assert published["2"].input == names[1] and published["2"].rows == 1
     two = Store(data).scan().filter(pl.col("campaign_id") == "2").collect()
     assert two["contact_id"].to_list() == ["1"]
+
+
+def test_a_refused_file_leaves_nothing_staged(tmp_path: Path) -> None:
+    # files are written aside as they are read; one refused (a conflict with an earlier file of
+    # the same ingest) has its staged file removed, and only the first is published
+    data = tmp_path / "data"
+    a = csv(tmp_path, "campaign-1_20261127T060000Z.csv", "contact_id,state\n1,WA_READ\n")
+    other = tmp_path / "other"
+    other.mkdir()
+    b = csv(other, a.name, "contact_id,state\n1,WA_SENT\n")
+    first, second = ingest(data, a, b)
+    assert first.ok and isinstance(second.error, SnapshotConflict)
+    assert list((data / ".staging").glob("*.parquet")) == []
+    assert [m.input for m in Store(data).published()] == [a.name]
