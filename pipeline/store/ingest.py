@@ -390,21 +390,62 @@ def prepare_file(
     frame = hash_phones(frame, config, lambda message: console.warn(f"{name}: {message}"))
     checked = file_rows(frame, campaign=campaign, snapshot_time=snapshot_time, config=config)
     checked, report.rows_suppressed = drop_suppressed(checked, suppressed)
-    bad = checked.filter(pl.col("reason").is_not_null())
-    good = checked.filter(pl.col("reason").is_null()) if bad.height else checked
-    check_invalid_share(bad, report.rows_read, config.ingest.max_invalid_fraction, name)
-    check_unknown_share(good, config.ingest.max_unknown_fraction, name)
-
-    report.reasons = Counter(dict(bad.group_by("reason").len().iter_rows()))
-    unknown = good.filter(pl.col("state_code") == OTHER).group_by("state").len()
-    report.unknown_states = Counter(dict(unknown.iter_rows()))
-    report.legacy_rows = int(good.get_column("legacy").sum())
+    counts = _FileCounts.of(checked)
+    if counts.bad:
+        bad = checked.filter(pl.col("reason").is_not_null())
+        good = checked.filter(pl.col("reason").is_null())
+    else:
+        bad, good = checked.clear(), checked
+    invalid_limit = config.ingest.max_invalid_fraction
+    if counts.invalid > invalid_limit * report.rows_read:
+        check_invalid_share(bad, report.rows_read, invalid_limit, name)
+    if counts.unknown > config.ingest.max_unknown_fraction * good.height:
+        check_unknown_share(good, config.ingest.max_unknown_fraction, name)
+    if counts.bad:
+        report.reasons = Counter(dict(bad.group_by("reason").len().iter_rows()))
+    if counts.unknown:
+        unknown = good.filter(pl.col("state_code") == OTHER).group_by("state").len()
+        report.unknown_states = Counter(dict(unknown.iter_rows()))
+    report.legacy_rows = counts.legacy
     if options.finished or final_marker(path, config):
         last = good.group_by("campaign_id").agg(pl.col("snapshot_time").max())
         report.finished = {c: iso_utc(t) for c, t in last.iter_rows()}
     report.rows_loaded = good.height
     report.rows_quarantined = bad.height
-    return Prepared(path, report, _snapshots(path, good, bad, store, options), bad)
+    return Prepared(path, report, _snapshots(path, good, bad, counts, store, options), bad)
+
+
+@dataclass(frozen=True)
+class _FileCounts:
+    """A file's checked rows counted in one pass: quarantined (``bad``), invalid (quarantined
+    for more than being an exact repeat), and among the good rows those in a state the catalog
+    does not know and those in the legacy state; ``single`` is the (campaign, time) of every
+    good row when they all have the same (the usual file), else None."""
+
+    bad: int
+    invalid: int
+    unknown: int
+    legacy: int
+    single: tuple[str, datetime] | None
+
+    @classmethod
+    def of(cls, checked: pl.DataFrame) -> _FileCounts:
+        good = pl.col("reason").is_null()
+        keys = [pl.col(k).filter(good) for k in ("campaign_id", "snapshot_time")]
+        row = checked.select(
+            (~good).sum().alias("bad"),
+            (~good & (pl.col("reason") != DUPLICATE)).sum().alias("invalid"),
+            (good & (pl.col("state_code") == OTHER)).sum().alias("unknown"),
+            (good & pl.col("legacy")).sum().alias("legacy"),
+            *(k.first().alias(f"first_{i}") for i, k in enumerate(keys)),
+            *(k.eq_missing(k.first()).all().alias(f"same_{i}") for i, k in enumerate(keys)),
+        ).row(0, named=True)
+        single = (
+            (row["first_0"], row["first_1"])
+            if row["first_0"] is not None and row["same_0"] and row["same_1"]
+            else None
+        )
+        return cls(row["bad"], row["invalid"], row["unknown"], int(row["legacy"] or 0), single)
 
 
 def stage_prepared(
@@ -479,27 +520,38 @@ def _staged(
 
 
 def _snapshots(
-    path: Path, good: pl.DataFrame, bad: pl.DataFrame, store: Store, options: IngestOptions
+    path: Path,
+    good: pl.DataFrame,
+    bad: pl.DataFrame,
+    counts: _FileCounts,
+    store: Store,
+    options: IngestOptions,
 ) -> list[tuple[SnapshotMeta, SnapshotRows | None]]:
     """One snapshot per campaign and time in the file: its metadata and rows."""
     fingerprint = _file_sha256(path)
     keys = ["campaign_id", "snapshot_time"]
-    same = [pl.col(k).eq_missing(pl.col(k).first()).all() for k in keys]  # cheaper: n_unique
-    if good.height and good.select(same).row(0) == (True, True):
+    if counts.single is not None:
         # The usual file: one campaign at one time (a copy-free shortcut of partition_by).
-        groups = {good.select(pl.col(k).first() for k in keys).row(0): good}
+        groups = {counts.single: good}
     else:
         groups = good.partition_by(keys, as_dict=True, maintain_order=True)
     out: list[tuple[SnapshotMeta, SnapshotRows | None]] = []
     for (campaign_id, snapshot_time), rows in groups.items():
         assert isinstance(snapshot_time, datetime) and isinstance(campaign_id, str)
         sid = snapshot_id_for(campaign_id, snapshot_time)
-        here = bad.filter(
-            (pl.col("campaign_id") == campaign_id) & (pl.col("snapshot_time") == snapshot_time)
+        here = (
+            bad.filter(
+                (pl.col("campaign_id") == campaign_id) & (pl.col("snapshot_time") == snapshot_time)
+            )
+            if bad.height
+            else bad
         )
-        other, legacy = rows.select(
-            (pl.col("state_code") == OTHER).sum(), pl.col("legacy").sum()
-        ).row(0)
+        if counts.single is not None:
+            other, legacy = counts.unknown, counts.legacy
+        else:
+            other, legacy = rows.select(
+                (pl.col("state_code") == OTHER).sum(), pl.col("legacy").sum()
+            ).row(0)
         source = f"{options.source}:{path.name}"
         meta = SnapshotMeta(
             snapshot_id=sid,
@@ -511,7 +563,7 @@ def _snapshots(
             fingerprint=hashlib.sha256(f"{fingerprint}\x1f{sid}".encode()).hexdigest(),
             other_rows=int(other),
             legacy_rows=int(legacy),
-            duplicate_rows=here.filter(pl.col("reason") == DUPLICATE).height,
+            duplicate_rows=here.filter(pl.col("reason") == DUPLICATE).height if here.height else 0,
             quarantined_rows=here.height,
             input=path.name,
         )
