@@ -19,7 +19,7 @@ from pipeline.core.errors import PipelineError
 @click.command(
     epilog="Examples:\n\n\b\n  campaign-reports daily inbox/campaign-1234_20261128T*.csv\n"
     "  campaign-reports daily --date 2026-11-27 exports/*.json\n"
-    "  campaign-reports daily --encoding cp1250 excel-exports/*.csv\n"
+    "  campaign-reports daily --encoding utf-8,cp1250 exports/*.csv   # Excel and API CSVs\n"
     "  campaign-reports daily            # no files: build and report what the store has"
 )
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))

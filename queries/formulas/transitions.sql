@@ -88,7 +88,7 @@ SELECT
     m.from_state,
     m.to_state,
     count(*) AS contacts,
-    median(date_diff('second', m.from_since, m.moved_at)) / 60.0 AS median_minutes_in_from_state
+    median(seconds_between(m.from_since, m.moved_at)) / 60.0 AS median_minutes_in_from_state
 FROM moves AS m
 WHERE m.from_state IS NOT NULL AND m.from_end = m.moved_at
 GROUP BY ALL;

@@ -22,7 +22,7 @@
 -- the campaign's rows of history_open (every closed interval ends at or before that snapshot), so
 -- only that table is read. A report of an older day reads the whole state_history.
 -- depends: report/report_campaigns.sql, views/intervals_at.sql, views/stuck_contacts.sql
--- depends: views/defaults.sql
+-- depends: views/defaults.sql, formulas/params.sql
 CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
 WITH listed AS (
     SELECT campaign_id, snapshot_time
@@ -36,7 +36,7 @@ members AS (
         contact_id,
         state,
         valid_from AS state_since,
-        date_diff('second', valid_from, snapshot_time) AS seconds
+        seconds_between(valid_from, snapshot_time) AS seconds
     FROM intervals_at('listed')
     WHERE state IN ('sending_failed', 'error', 'delivery_failed', 'delivered')
     UNION ALL

@@ -34,6 +34,7 @@
 -- furthest over its threshold first.
 -- depends: formulas/params.sql, views/defaults.sql, views/campaign_daily.sql
 -- depends: views/campaign_lifecycle.sql, views/quality.sql, views/stuck_counts.sql, views/runs.sql
+-- depends: views/stuck_contacts.sql
 -- depends: views/attention_rates.sql
 CREATE OR REPLACE MACRO attention_findings(upto := NULL, tz := NULL) AS TABLE
 WITH p AS (
@@ -99,6 +100,26 @@ shares AS (
 rates AS (
     SELECT * FROM attention_rates(upto := (SELECT d FROM p), tz := (SELECT zone FROM p))
 ),
+window_snaps AS (
+    -- the complete snapshots of the judged days and each campaign's last one before them (the
+    -- first one's "before"): stuck_counts of these alone, not of the whole history
+    SELECT l.campaign_id, l.snapshot_id, l.snapshot_time
+    FROM snapshot_log AS l, (SELECT min(x_start) AS w_start, max(x_end) AS w_end FROM days) AS w
+    WHERE l.complete AND l.snapshot_time >= w.w_start AND l.snapshot_time < w.w_end
+    UNION ALL
+    SELECT l.campaign_id, arg_max(l.snapshot_id, l.snapshot_time), max(l.snapshot_time)
+    FROM snapshot_log AS l, (SELECT min(x_start) AS w_start FROM days) AS w
+    WHERE l.complete AND l.snapshot_time < w.w_start
+    GROUP BY l.campaign_id
+),
+window_stuck AS (
+    -- stuck_counts' rule (stuck_at, the configured threshold) at those snapshots
+    SELECT s.campaign_id, s.snapshot_time, count(k.state) AS stuck
+    FROM window_snaps AS s
+    LEFT JOIN stuck_at('window_snaps') AS k
+        ON k.campaign_id = s.campaign_id AND k.snapshot_time = s.snapshot_time
+    GROUP BY s.campaign_id, s.snapshot_id, s.snapshot_time
+),
 stuck_days AS (
     SELECT
         s.campaign_id,
@@ -107,7 +128,7 @@ stuck_days AS (
         arg_min(coalesce(s.before_stuck, s.stuck), s.snapshot_time) AS before_stuck
     FROM (
         SELECT *, lag(stuck) OVER (PARTITION BY campaign_id ORDER BY snapshot_time) AS before_stuck
-        FROM stuck_counts
+        FROM window_stuck
     ) AS s
     JOIN days AS d ON s.snapshot_time >= d.x_start AND s.snapshot_time < d.x_end
     GROUP BY ALL

@@ -73,7 +73,7 @@ metrics AS (
         m.metric,
         x.reached_sent AS sent,
         CASE m.metric WHEN 'read_of_sent' THEN x.reached_read ELSE x.reached_delivered END AS num,
-        date_diff('second', s.first_time, x.snapshot_time) / 3600.0 AS age_hours,
+        seconds_between(s.first_time, x.snapshot_time) / 3600.0 AS age_hours,
         day_start(x.on_day + 1, p.zone) AS x_end
     FROM all_days AS x
     JOIN starts AS s ON s.campaign_id = x.campaign_id
@@ -90,7 +90,7 @@ marks AS (
     SELECT
         campaign_id,
         stage,
-        CAST(floor(date_diff('second', first_time, reached_at) / 3600) AS BIGINT) AS hour,
+        CAST(floor(seconds_between(first_time, reached_at) / 3600) AS BIGINT) AS hour,
         count(*) AS n
     FROM (
         UNPIVOT (
@@ -109,7 +109,7 @@ seen AS (
     SELECT
         e.x_end,
         g.campaign_id,
-        date_diff('second', any_value(s.first_time), max(g.snapshot_time)) / 3600.0 AS seen_hours
+        seconds_between(any_value(s.first_time), max(g.snapshot_time)) / 3600.0 AS seen_hours
     FROM (SELECT DISTINCT x_end FROM targets) AS e
     JOIN snapshot_log AS g ON g.complete AND g.snapshot_time < e.x_end
     JOIN starts AS s ON s.campaign_id = g.campaign_id

@@ -29,6 +29,7 @@
 -- start and the counts of a snapshot do not depend on it), so that a report of many days
 -- computes them once (parameter ages of campaign_age_median, report_by_age, projection).
 -- depends: views/defaults.sql, views/contact_milestones.sql, formulas/state_history.sql
+-- depends: formulas/params.sql
 CREATE OR REPLACE MACRO age_bucket(hours) AS
     CASE
         WHEN hours < 48 THEN floor(hours)
@@ -118,7 +119,7 @@ aged AS (
         c.*,
         st.start_time,
         st.start_source,
-        date_diff('second', st.start_time, c.snapshot_time) / 3600.0 AS age_hours
+        seconds_between(st.start_time, c.snapshot_time) / 3600.0 AS age_hours
     FROM counted AS c
     JOIN starts AS st USING (campaign_id)
 )

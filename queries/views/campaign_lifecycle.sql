@@ -95,7 +95,7 @@ judged AS (
         c.finished AS api_finished,
         c.finished_from,
         coalesce(g.last_change, s.first_snapshot_time) AS last_change,
-        date_diff('second', s.last_snapshot_time, p.d_end) / 3600.0 AS hours_since,
+        seconds_between(s.last_snapshot_time, p.d_end) / 3600.0 AS hours_since,
         coalesce(l.canceled_by_admin, 0) AS canceled_by_admin,
         coalesce(l.open_contacts, 0) AS open_contacts
     FROM snaps AS s
@@ -110,7 +110,7 @@ ruled AS (
         CASE
             WHEN canceled_by_admin > 0 AND open_contacts = 0 THEN 'canceled'
             WHEN api_finished <= d_end THEN 'finished'
-            WHEN date_diff('second', last_change, last_snapshot_time) >= quiet_hours * 3600
+            WHEN seconds_between(last_change, last_snapshot_time) >= quiet_hours * 3600
                 THEN 'finished'
             WHEN (api_started <= d_end OR from_api) AND hours_since > gap_hours THEN 'stale'
             WHEN api_started <= d_end OR from_api THEN 'running'
@@ -131,7 +131,7 @@ SELECT
                 THEN 'marked finished when its files were loaded (ingest --finished or a _final file)'
             WHEN api_finished <= d_end THEN 'finished according to the mluvii API'
             ELSE 'no contact changed state for '
-                || CAST(round(date_diff('second', last_change, last_snapshot_time) / 3600.0, 1)
+                || CAST(round(seconds_between(last_change, last_snapshot_time) / 3600.0, 1)
                     AS VARCHAR)
                 || ' h before its last snapshot (at least ' || CAST(quiet_hours AS VARCHAR)
                 || ' h)'

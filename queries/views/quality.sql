@@ -138,7 +138,7 @@ SELECT
     s.snapshot_time,
     coalesce(r.reason, 'not recorded') AS reason,
     b.last_complete_time,
-    round(date_diff('second', b.last_complete_time, s.snapshot_time) / 3600.0, 1)
+    round(seconds_between(b.last_complete_time, s.snapshot_time) / 3600.0, 1)
         AS last_complete_age_hours
 FROM snapshot_log AS s
 JOIN before AS b USING (snapshot_id)

@@ -8,8 +8,9 @@
 -- is strictly longer than the threshold, to the second. The run is the contact's interval of the
 -- state history (history is kept on states: a change of raw text such as CALLING ->
 -- CALL_IN_PROGRESS or letter case does not restart it; a snapshot that does not list the contact
--- ends it). Elapsed time is whole seconds between the two instants (date_diff('second') of two
--- TIMESTAMPTZ: absolute time, the same across a DST change), never truncated to minutes.
+-- ends it). Elapsed time is whole seconds between the two instants (seconds_between, as
+-- date_diff('second') of two TIMESTAMPTZ: absolute time, the same across a DST change), never
+-- truncated to minutes.
 --
 -- stuck_at(snaps, threshold_minutes, measured_at): the stuck contacts at each (campaign_id,
 -- snapshot_time) of the table named snaps; time is measured to that snapshot_time, or to
@@ -22,6 +23,7 @@
 -- as_of. The view stuck_contacts (no parentheses) is as of the latest data with the configured
 -- threshold.
 -- depends: views/latest_snapshots.sql, formulas/state_history.sql, views/defaults.sql
+-- depends: formulas/params.sql
 CREATE OR REPLACE MACRO stuck_at(snaps, threshold_minutes := NULL, measured_at := NULL) AS TABLE
 WITH p AS (
     SELECT CAST(round(60 * coalesce(threshold_minutes, configured_stuck_minutes(), 60)) AS BIGINT)
@@ -32,7 +34,7 @@ long_runs AS (
     SELECT h.campaign_id, h.contact_id, h.state, h.valid_from, h.valid_to
     FROM history_closed AS h, p
     WHERE h.state IN ('in_progress', 'retry_scheduled')
-        AND date_diff('second', h.valid_from, h.valid_to) > p.threshold_seconds
+        AND seconds_between(h.valid_from, h.valid_to) > p.threshold_seconds
     UNION ALL
     SELECT h.campaign_id, h.contact_id, h.state, h.valid_from, h.valid_to
     FROM history_open AS h
@@ -45,8 +47,8 @@ measured AS (
         h.contact_id,
         h.state,
         h.valid_from AS in_state_since,
-        date_diff(
-            'second', h.valid_from, coalesce(CAST(measured_at AS TIMESTAMPTZ), s.snapshot_time)
+        seconds_between(
+            h.valid_from, coalesce(CAST(measured_at AS TIMESTAMPTZ), s.snapshot_time)
         ) AS seconds_in_state
     FROM query_table(snaps) AS s
     JOIN long_runs AS h

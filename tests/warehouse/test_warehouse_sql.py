@@ -188,3 +188,32 @@ def test_the_stored_formulas_are_not_in_the_views() -> None:
         assert name in steps
         assert f"MACRO {name}" in formulas, f"{name[:-1]} is not defined in formulas/"
         assert f"MACRO {name}" not in others, f"{name[:-1]} is defined outside formulas/"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "seconds"),
+    [
+        # worked by hand: the second boundaries crossed from a to b (as date_diff counts them)
+        ("2026-11-28 10:00:00.900+00", "2026-11-28 10:00:01.100+00", 1),  # 0.2 s, one boundary
+        ("2026-11-28 10:00:00.100+00", "2026-11-28 10:00:00.900+00", 0),  # none crossed
+        ("2026-11-28 10:00:00+00", "2026-11-28 11:00:00+00", 3600),
+        ("2026-11-28 11:00:00+00", "2026-11-28 10:00:00+00", -3600),  # backwards
+        # the night the clocks go back in Prague: 01:30 CEST to 02:30 CET is two hours
+        ("2026-10-25 01:30:00+02", "2026-10-25 02:30:00+01", 7200),
+        ("2026-03-29 01:59:59+01", "2026-03-29 03:00:00+02", 1),  # the spring gap: one second
+    ],
+)
+def test_seconds_between_counts_whole_seconds_as_date_diff_does(a: str, b: str, seconds: int):
+    # seconds_between (formulas/params.sql) replaces date_diff('second', ...) on TIMESTAMPTZ in
+    # the views, ten times cheaper; its results must be date_diff's, whatever the session's zone
+    path = queries_dir() / "formulas" / "params.sql"
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'Europe/Prague'")
+    con.execute("CREATE TABLE settings (key VARCHAR, value VARCHAR)")
+    con.execute(path.read_text(encoding="utf-8"))
+    got, diff = con.execute(
+        "SELECT seconds_between(CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ)), "
+        "date_diff('second', CAST(? AS TIMESTAMPTZ), CAST(? AS TIMESTAMPTZ))",
+        [a, b, a, b],
+    ).fetchone()
+    assert got == seconds == diff
