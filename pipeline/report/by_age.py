@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 import duckdb
 
@@ -110,6 +111,15 @@ class AgeData:
 
     def projection(self, campaign_id: str) -> tuple[Projection, ...]:
         return next((p for cid, p in self.projections if cid == campaign_id), ())
+
+    def median_at(self, bucket_hours: int) -> MedianPoint:
+        """The median of one age bucket (every bucket of a campaign's curve has one: the
+        campaign itself is among the campaigns behind it)."""
+        return self._median_by_bucket[bucket_hours]
+
+    @cached_property
+    def _median_by_bucket(self) -> dict[int, MedianPoint]:
+        return {m.bucket_hours: m for m in self.median}
 
     def median_until(self, hours: float) -> tuple[MedianPoint, ...]:
         """The median curve up to the bucket of ``hours`` (a campaign's own age)."""

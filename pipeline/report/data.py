@@ -79,15 +79,19 @@ class _DayRows:
     totals: Row
     states: dict[str, list[Row]]
     trend: dict[str, dict[date, Row]]
-    list_counts: dict[str | None, dict[str, int]]
     contacts: dict[str, pl.DataFrame]
     unknown: dict[str, list[Row]]
     quality: list[Row]
     transitions: dict[str, list[Row]]
 
     def stuck_count(self, campaign_id: str | None) -> int:
-        """Contacts on the stuck list of a campaign (None: of all fresh campaigns)."""
-        return self.list_counts.get(campaign_id, {}).get("stuck", 0)
+        """Contacts on the stuck list of a campaign (None: of all fresh campaigns), counted in
+        its drill-down rows (report_contacts; the same as report_list_counts)."""
+        if campaign_id is None:
+            fresh = (r["campaign_id"] for r in self.campaigns if r["fresh"])
+            return sum(self.stuck_count(cid) for cid in fresh)
+        rows = self.contacts.get(campaign_id)
+        return 0 if rows is None else int((rows.get_column("list") == "stuck").sum())
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -166,7 +170,6 @@ def _query_day(
         totals=q.totals_row(con, args),
         states=q.state_rows(con, args),
         trend=q.trend_rows(con, args),
-        list_counts=q.list_counts(con, args, stuck_minutes),
         contacts=q.contact_frames(con, args, stuck_minutes),
         unknown=q.unknown_state_rows(con, args),
         quality=q.quality_rows(con, day, tz),

@@ -135,20 +135,6 @@ def trend_rows(con: duckdb.DuckDBPyConnection, args: Args) -> dict[str, dict[dat
     return dict(out)
 
 
-def list_counts(
-    con: duckdb.DuckDBPyConnection, args: Args, stuck_minutes: int
-) -> dict[str | None, dict[str, int]]:
-    """campaign (None: all fresh campaigns) -> drill-down list -> its contacts
-    (report_list_counts)."""
-    out: dict[str | None, dict[str, int]] = defaultdict(dict)
-    for r in rows(
-        con, "SELECT * FROM report_list_counts(?, tz := ?, days := ?, daily := ?, stuck_minutes := ?)",
-        [*args, stuck_minutes],
-    ):  # fmt: skip
-        out[r["campaign_id"]][r["list"]] = r["contacts"]
-    return dict(out)
-
-
 def contact_frames(
     con: duckdb.DuckDBPyConnection, args: Args, stuck_minutes: int
 ) -> dict[str, pl.DataFrame]:
