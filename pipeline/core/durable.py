@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pipeline.core.faults as faults
 from pipeline.core.clock import iso_utc, now
@@ -104,14 +104,12 @@ def atomic_write_many(files: dict[Path, str | bytes]) -> None:
 
 
 def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
-    """Copy ``source`` over ``target`` atomically (a large file: copied aside in chunks)."""
-    import shutil
-
+    """Copy ``source`` over ``target`` atomically (copied aside, fsynced, renamed)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_tmp_prefix(target), suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 16 << 20)
+            _copy_contents(src, out)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, mode)
@@ -123,6 +121,26 @@ def atomic_copy(source: Path, target: Path, *, mode: int = 0o644) -> None:
             raise disk_full(exc, target, needed=source.stat().st_size) from exc
         raise
     fsync_path(target.parent)
+
+
+def _copy_contents(src: BinaryIO, out: BinaryIO) -> None:
+    """The whole of ``src`` into ``out``: in the kernel where it can (``copy_file_range``, a
+    third of the time of reading and writing through Python for a warehouse file), else in
+    chunks."""
+    import shutil
+
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(src.fileno(), out.fileno(), 1 << 30):
+                pass
+            return
+        except OSError as exc:  # not on this file system (or kernel): the plain way
+            if is_disk_full(exc):
+                raise
+            src.seek(0)
+            out.seek(0)
+            out.truncate()
+    shutil.copyfileobj(src, out, 16 << 20)
 
 
 def _tmp_prefix(path: Path) -> str:
