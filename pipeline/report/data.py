@@ -9,6 +9,7 @@ objects: no arithmetic on metrics.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -102,6 +103,30 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
+class SideCursors:
+    """Two more cursors of the report's connection: the curves by age and the attention list
+    (the heaviest queries over the whole history) run on them in threads while the day's other
+    queries run on the connection itself; DuckDB runs the three side by side. Made once for a
+    report of many days (the curves' table is made once, on its cursor). A cursor is a session
+    of its own: it gets the connection's session setting (the time zone UTC)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.ages = con.cursor()
+        self.attention = con.cursor()
+        for cur in (self.ages, self.attention):
+            cur.execute("SET TimeZone = 'UTC'")
+
+    def close(self) -> None:
+        for cur in (self.ages, self.attention):
+            cur.close()
+
+    def __enter__(self) -> SideCursors:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def load_day(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -110,13 +135,25 @@ def load_day(
     days: int,
     stuck_minutes: int,
     catalog: Catalog,
+    side: SideCursors | None = None,
 ) -> DayData:
-    """Read one report day: the listed campaigns with everything their pages show."""
+    """Read one report day: the listed campaigns with everything their pages show (``side``:
+    the cursors of a report of many days; made for this day if not given)."""
+    if side is None:
+        with SideCursors(con) as own:
+            return load_day(
+                con, day=day, tz=tz, days=days, stuck_minutes=stuck_minutes, catalog=catalog,
+                side=own,
+            )  # fmt: skip
     names = q.campaign_names(con)
-    raw = _query_day(con, day=day, tz=tz, days=days, stuck_minutes=stuck_minutes)
+    with ThreadPoolExecutor(2, thread_name_prefix="report-query") as pool:
+        ages_later = pool.submit(load_by_age, side.ages, day, tz, names)
+        attention_later = pool.submit(load_attention, side.attention, day, tz)
+        raw = _query_day(con, day=day, tz=tz, days=days, stuck_minutes=stuck_minutes)
+        by_age = ages_later.result()
+        attention = attention_later.result()
     window = [day - timedelta(days=days - 1 - i) for i in range(days)]
     quality_by = q.by_campaign(raw.quality)
-    by_age = load_by_age(con, day, tz, names)
     campaigns = [
         _campaign_day(
             r,
@@ -129,7 +166,6 @@ def load_day(
         )
         for r in raw.campaigns
     ]
-    attention = load_attention(con, day, tz)
     per_campaign = Counter(a.campaign_id for a in attention)
     campaigns = [replace(c, attention_count=per_campaign[c.campaign_id]) for c in campaigns]
     totals = replace(_totals(raw, campaigns), attention=len(attention))

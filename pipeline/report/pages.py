@@ -30,7 +30,7 @@ from pipeline.core.console import Console
 from pipeline.core.durable import remove_stale_temps
 from pipeline.core.errors import PipelineError
 from pipeline.report.archive import write_archive
-from pipeline.report.data import day_bounds, load_day
+from pipeline.report.data import SideCursors, day_bounds, load_day
 from pipeline.report.files import write_day
 from pipeline.report.model import PageMeta
 from pipeline.report.queries import available_days, cache_daily, latest_data
@@ -128,6 +128,7 @@ def render_reports(
     if out.is_dir():
         remove_stale_temps(out, recursive=True)  # what a report that died left
     con = open_analyst(config)
+    side: SideCursors | None = None
     try:
         available = available_days(con, config.timezone)
         days = choose_days(available, day, start, end)
@@ -135,6 +136,7 @@ def render_reports(
         built = latest_data(con)
         known = set(rendered_days(out)) | set(days)
         empty: list[date] = []
+        side = SideCursors(con)  # (closed below)
         for d in days:
             data = load_day(
                 con,
@@ -143,6 +145,7 @@ def render_reports(
                 days=trend_days,
                 stuck_minutes=config.stuck_after_minutes,
                 catalog=catalog,
+                side=side,
             )
             if not data.campaigns:  # no campaign to show: never a page of zeros
                 empty.append(d)
@@ -158,6 +161,8 @@ def render_reports(
                 f"{data.totals.stale_campaigns} stale -> {out / d.isoformat() / 'index.html'}"
             )
     finally:
+        if side is not None:
+            side.close()
         con.close()
     _no_data(empty, days, available, console)
     write_archive(env, out, config.timezone, rendered_days(out))
