@@ -336,37 +336,6 @@ class Prepared:
     written: dict[str, Staged] = field(default_factory=dict)
 
 
-def ingest_one(
-    path: Path,
-    *,
-    writer: Writer,
-    config: Config,
-    console: Console,
-    options: IngestOptions,
-    report: FileReport,
-    published: dict[str, SnapshotMeta] | None = None,
-    suppressed: set[str] | None = None,
-) -> Pending | None:
-    """Ingest one file: extract (``sources.files``) -> normalize (``normalize.rows``) -> load
-    (``store.load``). ``published`` is the store's snapshots by id (read if not given;
-    snapshots this file stages are added to it). Returns what it staged, for the commit (None
-    when the same input is already published)."""
-    if suppressed is None:
-        suppressed = suppressed_hashes(writer.store)
-    prepared = prepare_file(
-        path,
-        store=writer.store,
-        config=config,
-        console=console,
-        options=options,
-        report=report,
-        suppressed=suppressed,
-    )
-    if published is None:
-        published = writer.store.published_ids()
-    return stage_prepared(prepared, writer, options, published)
-
-
 def prepare_file(
     path: Path,
     *,
