@@ -7,26 +7,22 @@ required column is missing, header names repeat, or more than ``max_invalid_frac
 are invalid, or more than ``max_unknown_fraction`` of its loadable rows are in unknown states
 (then it lists them, and the fix: ``[states.aliases]``). Fewer unknown states are loaded as
 ``other`` and counted.
+
+Here: the run (files prepared a few at a time in threads, ``pipeline.store.prepare``; staged in
+their given order; one commit), and the accounting in the load log. What is asked and what
+happened to each file: ``pipeline.store.file_report``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import os
-from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-import polars as pl
-
-from pipeline.core.catalog import OTHER
-from pipeline.core.clock import iso_utc
 from pipeline.core.config import Config
 from pipeline.core.console import Console
 from pipeline.core.csvsafe import neutralise_frame
@@ -37,137 +33,18 @@ from pipeline.core.errors import (
     SnapshotConflict,
     describe,
 )
-from pipeline.normalize.rows import (
-    DUPLICATE,
-    campaign_and_time,
-    check_invalid_share,
-    check_unknown_share,
-    file_rows,
-    final_marker,
-    hash_phones,
-    quarantine_rows,
-    shorten,
-    snapshot_columns,
-)
-from pipeline.normalize.suppression import drop_suppressed
-from pipeline.sources.files import read_file
+from pipeline.core.ordered import in_order
+from pipeline.normalize.rows import quarantine_rows, shorten
+from pipeline.store.file_report import FileReport, IngestOptions
 from pipeline.store.loads import LoadLog, file_identity
-from pipeline.store.snapshots import SnapshotMeta, Store, snapshot_id_for
+from pipeline.store.prepare import Prepared, prepare_file, write_ahead
+from pipeline.store.snapshots import SnapshotMeta, Store
 from pipeline.store.suppression import suppressed_hashes
-from pipeline.store.writer import (
-    Pending,
-    SnapshotRows,
-    Staged,
-    Writer,
-    snapshot_rows,
-)
+from pipeline.store.writer import Pending, SnapshotRows, Staged, Writer
 
 T = TypeVar("T")
 
 
-@dataclass
-class IngestOptions:
-    campaign_id: str | None = None
-    snapshot_time: datetime | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    source: str = "file"
-    finished: bool = False  # the files are their campaigns' final exports (``--finished``)
-    #: publish a file's snapshots in place of published ones with the same campaign and time
-    #: (``--replace``), instead of refusing the file
-    replace: bool = False
-
-
-@dataclass
-class FileReport:
-    """What happened to one input file.
-
-    ``rows_read == rows_loaded + rows_quarantined + rows_suppressed`` (the last is only non-zero
-    for contacts that were erased).
-    """
-
-    path: str
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    rows_suppressed: int = 0  # rows of erased contacts (``erase``), dropped and not kept anywhere
-    reasons: Counter[str] = field(default_factory=Counter)
-    unknown_states: Counter[str] = field(default_factory=Counter)
-    legacy_rows: int = 0
-    published: list[SnapshotMeta] = field(default_factory=list)
-    already_present: list[SnapshotMeta] = field(default_factory=list)
-    replaced: list[SnapshotMeta] = field(default_factory=list)  # published in place of others
-    quarantine_file: str | None = None
-    error: PipelineError | None = None
-    #: campaign id -> its last snapshot time in the file, when the file is a final export
-    #: (``ingest --finished``, or ``final`` in the file name)
-    finished: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def status_word(self) -> str:
-        """A few words of progress while the files are checked (before the commit)."""
-        if self.error is not None:
-            return "rejected"
-        return f"{self.rows_read:,} rows checked"
-
-    def summary(self) -> str:
-        if self.error is not None:
-            return f"{self.path}: rejected. {self.error}"
-        parts = [
-            f"{self.path}: {self.rows_read:,} rows read = {self.rows_loaded:,} loaded "
-            f"+ {self.rows_quarantined:,} quarantined"
-            + (
-                f" + {self.rows_suppressed:,} of erased contacts dropped"
-                if self.rows_suppressed
-                else ""
-            )
-        ]
-        if self.reasons:
-            parts.append(
-                "  quarantined: "
-                + "; ".join(f"{n:,} {r}" for r, n in self.reasons.most_common())
-                + (f" (in {self.quarantine_file})" if self.quarantine_file else "")
-            )
-        if self.published:
-            parts.append(
-                f"  {len(self.published)} snapshot(s) published: " + _describe(self.published)
-            )
-        if self.replaced:
-            parts.append(
-                f"  {len(self.replaced)} snapshot(s) replaced (--replace): "
-                + _describe(self.replaced)
-            )
-        if self.already_present:
-            parts.append(
-                f"  {len(self.already_present)} snapshot(s) already in the store, nothing added: "
-                + _describe(self.already_present)
-            )
-        if self.unknown_states:
-            parts.append(
-                f"  {sum(self.unknown_states.values()):,} rows with states the catalog does not know, "
-                "loaded as 'other': "
-                + ", ".join(
-                    f"{shorten(raw)!r} ({n:,})" for raw, n in self.unknown_states.most_common(10)
-                )
-            )
-        if self.legacy_rows:
-            parts.append(
-                f"  {self.legacy_rows:,} rows in the legacy state Successfully Submitted, mapped"
-            )
-        return "\n".join(parts)
-
-
-def _describe(metas: list[SnapshotMeta]) -> str:
-    shown = ", ".join(
-        f"campaign {m.campaign_id} at {m.snapshot_time[:19]}Z ({m.rows:,} rows)" for m in metas[:5]
-    )
-    return shown + (f" and {len(metas) - 5} more" if len(metas) > 5 else "")
-
-
-# ---------------------------------------------------------------------------------------- ingest
 def ingest_files(
     paths: list[Path],
     *,
@@ -206,7 +83,7 @@ def ingest_files(
 
             return _guarded(reports[i], work)
 
-        for n, prepared in enumerate(_in_order(prepare, len(paths)), start=1):
+        for n, prepared in enumerate(in_order(prepare, len(paths), name="ingest"), start=1):
             report = reports[n - 1]
             if prepared is not None:
                 staged = _guarded(
@@ -226,34 +103,6 @@ def ingest_files(
             console.info(report.summary())
             _log_report(store, report, path, opts.source)
     return reports
-
-
-def _workers() -> int:
-    """Threads that prepare files: two per core the process may use (a thread often waits, for
-    the disk or for the interpreter), at most 4; one on a single core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return 1 if (cores or 1) < 2 else min(4, 2 * (cores or 1))
-
-
-def _in_order(work: Callable[[int], T], count: int) -> Iterator[T]:
-    """``work(0)``, ..., ``work(count - 1)``, in order, computed a few ahead in worker threads
-    (at most twice the workers at once, so that memory stays bounded however many files)."""
-    workers = _workers()
-    if count < 2 or workers < 2:
-        yield from (work(i) for i in range(count))
-        return
-    with ThreadPoolExecutor(workers, thread_name_prefix="ingest") as pool:
-        ahead: deque[Future[T]] = deque()
-        try:
-            for i in range(count):
-                ahead.append(pool.submit(work, i))
-                if len(ahead) >= 2 * workers:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
-        finally:  # an error or a stop: the files not started are not read
-            for future in ahead:
-                future.cancel()
 
 
 def _guarded(report: FileReport, step: Callable[[], T]) -> T | None:
@@ -323,100 +172,6 @@ def _log_report(store: Store, report: FileReport, path: Path, source: str) -> No
     LoadLog(store.root).append(record)
 
 
-@dataclass
-class Prepared:
-    """One file read, checked and normalised, its snapshots' rows ready to write: everything of
-    its ingest that needs no writer (``prepare_file``, thread-safe). ``written`` are the staged
-    files ``write_ahead`` wrote already (by snapshot id); their rows are not kept."""
-
-    path: Path
-    report: FileReport
-    snapshots: list[tuple[SnapshotMeta, SnapshotRows | None]]
-    bad: pl.DataFrame
-    written: dict[str, Staged] = field(default_factory=dict)
-
-
-def prepare_file(
-    path: Path,
-    *,
-    store: Store,
-    config: Config,
-    console: Console,
-    options: IngestOptions,
-    report: FileReport,
-    suppressed: set[str],
-) -> Prepared:
-    """Read, check and normalise one file, and make its snapshots' rows (fills ``report``'s
-    counts; raises ``PipelineError`` when the file is rejected). Writes nothing."""
-    name = str(path)
-    encoding = options.encoding or config.ingest.encoding
-    delimiter = options.delimiter or config.ingest.delimiter
-    _fmt, frame = read_file(path, encoding=encoding, delimiter=delimiter)
-    report.rows_read = frame.height
-    campaign, snapshot_time = campaign_and_time(
-        path, frame, config, campaign_id=options.campaign_id, snapshot_time=options.snapshot_time
-    )
-    frame = hash_phones(frame, config, lambda message: console.warn(f"{name}: {message}"))
-    checked = file_rows(frame, campaign=campaign, snapshot_time=snapshot_time, config=config)
-    checked, report.rows_suppressed = drop_suppressed(checked, suppressed)
-    counts = _FileCounts.of(checked)
-    if counts.bad:
-        bad = checked.filter(pl.col("reason").is_not_null())
-        good = checked.filter(pl.col("reason").is_null())
-    else:
-        bad, good = checked.clear(), checked
-    invalid_limit = config.ingest.max_invalid_fraction
-    if counts.invalid > invalid_limit * report.rows_read:
-        check_invalid_share(bad, report.rows_read, invalid_limit, name)
-    if counts.unknown > config.ingest.max_unknown_fraction * good.height:
-        check_unknown_share(good, config.ingest.max_unknown_fraction, name)
-    if counts.bad:
-        report.reasons = Counter(dict(bad.group_by("reason").len().iter_rows()))
-    if counts.unknown:
-        unknown = good.filter(pl.col("state_code") == OTHER).group_by("state").len()
-        report.unknown_states = Counter(dict(unknown.iter_rows()))
-    report.legacy_rows = counts.legacy
-    if options.finished or final_marker(path, config):
-        last = good.group_by("campaign_id").agg(pl.col("snapshot_time").max())
-        report.finished = {c: iso_utc(t) for c, t in last.iter_rows()}
-    report.rows_loaded = good.height
-    report.rows_quarantined = bad.height
-    return Prepared(path, report, _snapshots(path, good, bad, counts, store, options), bad)
-
-
-@dataclass(frozen=True)
-class _FileCounts:
-    """A file's checked rows counted in one pass: quarantined (``bad``), invalid (quarantined
-    for more than being an exact repeat), and among the good rows those in a state the catalog
-    does not know and those in the legacy state; ``single`` is the (campaign, time) of every
-    good row when they all have the same (the usual file), else None."""
-
-    bad: int
-    invalid: int
-    unknown: int
-    legacy: int
-    single: tuple[str, datetime] | None
-
-    @classmethod
-    def of(cls, checked: pl.DataFrame) -> _FileCounts:
-        good = pl.col("reason").is_null()
-        keys = [pl.col(k).filter(good) for k in ("campaign_id", "snapshot_time")]
-        row = checked.select(
-            (~good).sum().alias("bad"),
-            (~good & (pl.col("reason") != DUPLICATE)).sum().alias("invalid"),
-            (good & (pl.col("state_code") == OTHER)).sum().alias("unknown"),
-            (good & pl.col("legacy")).sum().alias("legacy"),
-            *(k.first().alias(f"first_{i}") for i, k in enumerate(keys)),
-            *(k.eq_missing(k.first()).all().alias(f"same_{i}") for i, k in enumerate(keys)),
-        ).row(0, named=True)
-        single = (
-            (row["first_0"], row["first_1"])
-            if row["first_0"] is not None and row["same_0"] and row["same_1"]
-            else None
-        )
-        return cls(row["bad"], row["invalid"], row["unknown"], int(row["legacy"] or 0), single)
-
-
 def stage_prepared(
     prepared: Prepared,
     writer: Writer,
@@ -459,25 +214,6 @@ def stage_prepared(
     return Pending(str(prepared.path), staged, quarantine, replacing)
 
 
-def write_ahead(
-    prepared: Prepared, writer: Writer, before: Mapping[str, SnapshotMeta], *, tag: str
-) -> Prepared:
-    """Write a prepared file's snapshots aside now (in the worker thread that prepared it), each
-    under a name of its own (``tag``: the file's place in the ingest); ``stage_prepared`` then
-    only decides which to keep. Not those already published from this same input when the
-    ingest began: they will be found present (their rows are kept in case they are not)."""
-    kept: list[tuple[SnapshotMeta, SnapshotRows | None]] = []
-    for meta, rows in prepared.snapshots:
-        old = before.get(meta.snapshot_id)
-        if rows is None or (old is not None and old.fingerprint == meta.fingerprint):
-            kept.append((meta, rows))
-            continue
-        prepared.written[meta.snapshot_id] = writer.stage_rows(meta, rows, tag=tag)
-        kept.append((meta, None))
-    prepared.snapshots = kept
-    return prepared
-
-
 def _staged(
     writer: Writer, meta: SnapshotMeta, rows: SnapshotRows | None, written: Staged | None
 ) -> Staged:
@@ -486,58 +222,6 @@ def _staged(
         return replace(written, meta=meta)
     assert rows is not None  # a snapshot is either written ahead or keeps its rows
     return writer.stage_rows(meta, rows)
-
-
-def _snapshots(
-    path: Path,
-    good: pl.DataFrame,
-    bad: pl.DataFrame,
-    counts: _FileCounts,
-    store: Store,
-    options: IngestOptions,
-) -> list[tuple[SnapshotMeta, SnapshotRows | None]]:
-    """One snapshot per campaign and time in the file: its metadata and rows."""
-    fingerprint = _file_sha256(path)
-    keys = ["campaign_id", "snapshot_time"]
-    if counts.single is not None:
-        # The usual file: one campaign at one time (a copy-free shortcut of partition_by).
-        groups = {counts.single: good}
-    else:
-        groups = good.partition_by(keys, as_dict=True, maintain_order=True)
-    out: list[tuple[SnapshotMeta, SnapshotRows | None]] = []
-    for (campaign_id, snapshot_time), rows in groups.items():
-        assert isinstance(snapshot_time, datetime) and isinstance(campaign_id, str)
-        sid = snapshot_id_for(campaign_id, snapshot_time)
-        here = (
-            bad.filter(
-                (pl.col("campaign_id") == campaign_id) & (pl.col("snapshot_time") == snapshot_time)
-            )
-            if bad.height
-            else bad
-        )
-        if counts.single is not None:
-            other, legacy = counts.unknown, counts.legacy
-        else:
-            other, legacy = rows.select(
-                (pl.col("state_code") == OTHER).sum(), pl.col("legacy").sum()
-            ).row(0)
-        source = f"{options.source}:{path.name}"
-        meta = SnapshotMeta(
-            snapshot_id=sid,
-            campaign_id=campaign_id,
-            snapshot_time=iso_utc(snapshot_time),
-            source=source,
-            path=store.relative_path(campaign_id, snapshot_time, sid),
-            rows=rows.height,
-            fingerprint=hashlib.sha256(f"{fingerprint}\x1f{sid}".encode()).hexdigest(),
-            other_rows=int(other),
-            legacy_rows=int(legacy),
-            duplicate_rows=here.filter(pl.col("reason") == DUPLICATE).height if here.height else 0,
-            quarantined_rows=here.height,
-            input=path.name,
-        )
-        out.append((meta, snapshot_rows(meta, snapshot_columns(rows, sid, source))))
-    return out
 
 
 def _replaces(old: SnapshotMeta | None, meta: SnapshotMeta) -> bool:
@@ -551,14 +235,6 @@ def _replaces(old: SnapshotMeta | None, meta: SnapshotMeta) -> bool:
             "was written from the second; ingest the one you mean on its own."
         )
     return True
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 __all__ = ["FileReport", "IngestOptions", "ingest_files"]
