@@ -242,13 +242,9 @@ def state_exprs_for(
     results as ``state_exprs``; much faster on big files, which hold few distinct states."""
     import polars as pl
 
-    distinct = values.cast(pl.String).unique().drop_nulls().to_list()
-    mapping, legacy_raw = _known_mapping(tuple(sorted(distinct)), legacy_state, aliases)
-    as_text = raw.cast(pl.String)
-    return (
-        as_text.replace_strict(mapping, default=OTHER, return_dtype=pl.String),
-        as_text.is_in(legacy_raw).fill_null(False),
-    )
+    distinct = tuple(sorted(values.cast(pl.String).unique().drop_nulls().to_list()))
+    mapping = _known_mapping if len(distinct) <= _CACHED_STATES else _known_mapping.__wrapped__
+    return _lookup(raw, *mapping(distinct, legacy_state, aliases))
 
 
 def state_exprs_known(
@@ -279,8 +275,16 @@ def _known_exprs(
 ) -> tuple[pl.Expr, pl.Expr]:
     import polars as pl
 
-    mapping, legacy_raw = _known_mapping.__wrapped__(distinct, legacy_state, aliases)
-    as_text = pl.col(column).cast(pl.String)
+    return _lookup(pl.col(column), *_known_mapping.__wrapped__(distinct, legacy_state, aliases))
+
+
+def _lookup(
+    raw: pl.Expr, mapping: dict[str, str], legacy_raw: list[str]
+) -> tuple[pl.Expr, pl.Expr]:
+    """The (state, legacy) expressions that look each raw value up in ``mapping``."""
+    import polars as pl
+
+    as_text = raw.cast(pl.String)
     return (
         as_text.replace_strict(mapping, default=OTHER, return_dtype=pl.String),
         as_text.is_in(legacy_raw).fill_null(False),

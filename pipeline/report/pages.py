@@ -128,7 +128,6 @@ def render_reports(
     if out.is_dir():
         remove_stale_temps(out, recursive=True)  # what a report that died left
     con = open_analyst(config)
-    side: SideCursors | None = None
     try:
         available = available_days(con, config.timezone)
         days = choose_days(available, day, start, end)
@@ -136,33 +135,31 @@ def render_reports(
         built = latest_data(con)
         known = set(rendered_days(out)) | set(days)
         empty: list[date] = []
-        side = SideCursors(con)  # (closed below)
-        for d in days:
-            data = load_day(
-                con,
-                day=d,
-                tz=config.timezone,
-                days=trend_days,
-                stuck_minutes=config.stuck_after_minutes,
-                catalog=catalog,
-                side=side,
-            )
-            if not data.campaigns:  # no campaign to show: never a page of zeros
-                empty.append(d)
-                known.discard(d)
-                continue
-            meta = _page_meta(config, d, known, built)
-            files = write_day(env, out / d.isoformat(), meta, data, catalog.legacy_label)
-            result.pages.extend(files.pages)
-            result.data_files.extend(files.data_files)
-            result.days.append(d)
-            console.info(
-                f"report {d}: {data.totals.campaigns} campaign(s) with a snapshot, "
-                f"{data.totals.stale_campaigns} stale -> {out / d.isoformat() / 'index.html'}"
-            )
+        with SideCursors(con) as side:  # (one pair of cursors for every day)
+            for d in days:
+                data = load_day(
+                    con,
+                    day=d,
+                    tz=config.timezone,
+                    days=trend_days,
+                    stuck_minutes=config.stuck_after_minutes,
+                    catalog=catalog,
+                    side=side,
+                )
+                if not data.campaigns:  # no campaign to show: never a page of zeros
+                    empty.append(d)
+                    known.discard(d)
+                    continue
+                meta = _page_meta(config, d, known, built)
+                files = write_day(env, out / d.isoformat(), meta, data, catalog.legacy_label)
+                result.pages.extend(files.pages)
+                result.data_files.extend(files.data_files)
+                result.days.append(d)
+                console.info(
+                    f"report {d}: {data.totals.campaigns} campaign(s) with a snapshot, "
+                    f"{data.totals.stale_campaigns} stale -> {out / d.isoformat() / 'index.html'}"
+                )
     finally:
-        if side is not None:
-            side.close()
         con.close()
     _no_data(empty, days, available, console)
     write_archive(env, out, config.timezone, rendered_days(out))

@@ -372,16 +372,11 @@ def _write_aside(path: Path, write: Callable[[], object]) -> None:
 
 
 def stage_new(
-    writer: Writer,
-    meta: SnapshotMeta,
-    rows: pl.DataFrame | SnapshotRows,
-    published: dict[str, SnapshotMeta],
+    writer: Writer, meta: SnapshotMeta, rows: pl.DataFrame, published: dict[str, SnapshotMeta]
 ) -> Staged | None:
-    """The one step of every load path (files and the API) before the commit: stage the
-    snapshot's rows, or None when the same input is already published (``SnapshotConflict``
+    """The step of the API's load path before the commit (files: ``ingest.stage_prepared``, the
+    same check on rows written ahead): stage the snapshot's rows, or None when the same input is already published (``SnapshotConflict``
     when different input for the same campaign and time is)."""
     if not writer.check(meta, published):
         return None
-    return writer.stage_rows(
-        meta, rows if isinstance(rows, SnapshotRows) else snapshot_rows(meta, rows)
-    )
+    return writer.stage_snapshot(meta, rows)
