@@ -40,6 +40,7 @@ CAMPAIGN_TABLES = (
     "daily_state",
     "daily_moves",
     "daily_dirty",
+    "snapshot_reached",
 )
 #: Tables a build writes: full and incremental builds must give the same rows in each.
 RESULT_TABLES = ("catalog", "settings", *CAMPAIGN_TABLES)

@@ -93,6 +93,7 @@ COMMENT ON TABLE history_open IS 'Compact state history, open intervals (valid_t
 --   daily_state    one row per campaign and local day: the counts of campaign_daily
 --   daily_moves    one row per campaign, local day and move: the rows of state_transitions
 --   daily_dirty    (campaign, day) pairs whose daily rows the build must redo (empty after it)
+--   snapshot_reached  one row per complete snapshot: its funnel ever (what campaign_age reads)
 CREATE TABLE IF NOT EXISTS milestones (
     campaign_id VARCHAR NOT NULL,
     contact_id VARCHAR NOT NULL,
@@ -138,6 +139,16 @@ CREATE TABLE IF NOT EXISTS daily_moves (
     median_minutes_in_from_state DOUBLE
 );
 COMMENT ON TABLE daily_moves IS 'Per campaign, local day (configured time zone) and move, the contacts that moved (kept by the build; read it through the view state_transitions).';
+
+CREATE TABLE IF NOT EXISTS snapshot_reached (
+    campaign_id VARCHAR NOT NULL,
+    snapshot_id VARCHAR NOT NULL,
+    snapshot_time TIMESTAMPTZ NOT NULL,
+    reached_sent BIGINT NOT NULL,
+    reached_delivered BIGINT NOT NULL,
+    reached_read BIGINT NOT NULL
+);
+COMMENT ON TABLE snapshot_reached IS 'Per complete snapshot, its contacts that reached Sent, Delivered and Read up to then (funnel ever; kept by the build, equal to reached_of(''state_history''); read it through the view campaign_age).';
 
 CREATE TABLE IF NOT EXISTS daily_dirty (
     campaign_id VARCHAR NOT NULL,

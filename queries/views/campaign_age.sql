@@ -10,10 +10,9 @@
 -- which is all files tell. age_hours = hours from start_time to the snapshot.
 -- reached_sent, reached_delivered, reached_read: the funnel EVER at the snapshot, exactly as
 -- funnel(as_of := snapshot_time) counts it: the contacts listed in the snapshot, each at the
--- furthest stage it reached up to then (contact_milestones). Counted without a join of every
--- contact with every snapshot: each interval of state_history adds a contact to a stage from
--- greatest(valid_from, the contact's first time at that stage) to valid_to, and these steps
--- are summed up to each snapshot time.
+-- furthest stage it reached up to then (contact_milestones). The build counts them once per
+-- snapshot into the table snapshot_reached (formula: reached_of in formulas/reached.sql), so the
+-- view reads one row per snapshot, not the history.
 -- read_of_sent = reached_read / reached_sent, delivered_of_sent = reached_delivered /
 -- reached_sent (the delivery rate); NULL when reached_sent is 0.
 --
@@ -24,12 +23,11 @@
 -- campaign_age_median: per bucket, the median over campaigns (of their last_in_bucket values)
 -- of read_of_sent and delivered_of_sent, and how many campaigns each median stands on (a
 -- campaign whose rate is NULL there does not count).
--- The curves are the expensive part; campaign_age_upto(ages, as_of) gives campaign_age(as_of)
--- from a table of the view's rows made once (as_of only cuts rows and moves last_in_bucket: the
--- start and the counts of a snapshot do not depend on it), so that a report of many days
--- computes them once (parameter ages of campaign_age_median, report_by_age, projection).
--- depends: views/defaults.sql, views/contact_milestones.sql, formulas/state_history.sql
--- depends: formulas/params.sql
+-- campaign_age_upto(ages, as_of) gives campaign_age(as_of) from a table of the view's rows made
+-- once (as_of only cuts rows and moves last_in_bucket: the start and the counts of a snapshot do
+-- not depend on it), so that a report of many days reads them once (parameter ages of
+-- campaign_age_median, report_by_age, projection).
+-- depends: views/defaults.sql, formulas/params.sql
 CREATE OR REPLACE MACRO age_bucket(hours) AS
     CASE
         WHEN hours < 48 THEN floor(hours)
@@ -56,63 +54,19 @@ starts AS (
     LEFT JOIN campaigns AS c ON c.campaign_id = s.campaign_id
     GROUP BY s.campaign_id, c.started
 ),
-spans AS (
-    -- each interval with the time its contact counts at each stage from (NULL: never; greatest
-    -- skips a NULL, hence the CASE)
-    SELECT
-        h.campaign_id,
-        h.valid_to,
-        coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) AS until,
-        CASE WHEN m.first_sent_at IS NOT NULL THEN greatest(h.valid_from, m.first_sent_at) END
-            AS sent_from,
-        CASE WHEN m.first_delivered_at IS NOT NULL THEN greatest(h.valid_from, m.first_delivered_at) END
-            AS delivered_from,
-        CASE WHEN m.first_read_at IS NOT NULL THEN greatest(h.valid_from, m.first_read_at) END
-            AS read_from
-    FROM state_history AS h
-    JOIN contact_milestones AS m
-        ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
-),
-steps AS (
-    SELECT campaign_id, sent_from AS t, 1 AS d_sent, 0 AS d_delivered, 0 AS d_read
-    FROM spans WHERE sent_from < until
-    UNION ALL
-    SELECT campaign_id, delivered_from, 0, 1, 0 FROM spans WHERE delivered_from < until
-    UNION ALL
-    SELECT campaign_id, read_from, 0, 0, 1 FROM spans WHERE read_from < until
-    UNION ALL
-    SELECT
-        campaign_id,
-        valid_to,
-        -CAST(sent_from < until AS INTEGER),
-        -CAST(delivered_from < until AS INTEGER),
-        -CAST(read_from < until AS INTEGER)
-    FROM spans
-    WHERE valid_to IS NOT NULL AND sent_from < until
-),
-running AS (
-    SELECT
-        campaign_id,
-        t,
-        sum(sum(d_sent)) OVER w AS reached_sent,
-        sum(sum(d_delivered)) OVER w AS reached_delivered,
-        sum(sum(d_read)) OVER w AS reached_read
-    FROM steps
-    GROUP BY campaign_id, t
-    WINDOW w AS (PARTITION BY campaign_id ORDER BY t)
-),
 counted AS (
+    -- the funnel ever at each snapshot, kept by the build (snapshot_reached = reached_of(
+    -- 'state_history'): a snapshot's counts never change once it is counted)
     SELECT
         s.campaign_id,
         s.snapshot_id,
         s.snapshot_time,
         s.contacts,
-        CAST(coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
-        CAST(coalesce(r.reached_delivered, 0) AS BIGINT) AS reached_delivered,
-        CAST(coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
+        r.reached_sent,
+        r.reached_delivered,
+        r.reached_read
     FROM snaps AS s
-    ASOF LEFT JOIN running AS r
-        ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time
+    LEFT JOIN snapshot_reached AS r USING (snapshot_id)
 ),
 aged AS (
     SELECT

@@ -1,0 +1,84 @@
+-- reached: reached_of(intervals, snaps), the funnel ever at each complete snapshot.
+-- One row = one snapshot of `snaps`. Grain: snapshot_id.
+-- Parameters: intervals (the name of a table or view of intervals with the columns campaign_id,
+-- contact_id, valid_from, valid_to of state_history, holding every interval that covers a
+-- snapshot of `snaps`), snaps (the name of a table of complete snapshots: campaign_id,
+-- snapshot_id, snapshot_time; default NULL: every complete snapshot of snapshot_log).
+--
+-- reached_sent, reached_delivered, reached_read: the contacts listed in the snapshot, each at the
+-- furthest stage it reached up to then (milestones), exactly as funnel(as_of := snapshot_time)
+-- counts them. Counted without a join of every contact with every snapshot: each interval adds
+-- its contact to a stage from greatest(valid_from, the contact's first time at that stage) to
+-- valid_to, and these steps are summed up to each snapshot time. A snapshot's counts depend on
+-- the history up to it alone, so they never change once it is counted.
+--
+-- The build keeps the table snapshot_reached equal to reached_of('state_history'): each history
+-- step (build/history_step.sql) counts its snapshots from its own intervals (the open intervals
+-- it started from and the ones it made), which cover them all; campaign_age reads that table.
+CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL) AS TABLE
+WITH s AS (
+    SELECT campaign_id, snapshot_id, snapshot_time
+    FROM snapshot_log
+    WHERE complete AND snaps IS NULL
+    UNION ALL
+    SELECT campaign_id, snapshot_id, snapshot_time
+    FROM query_table(coalesce(snaps, 'snapshot_log'))
+    WHERE snaps IS NOT NULL
+),
+spans AS (
+    -- each interval with the time its contact counts at each stage from (NULL: never; greatest
+    -- skips a NULL, hence the CASE)
+    SELECT
+        h.campaign_id,
+        h.valid_to,
+        coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) AS until,
+        CASE WHEN m.first_sent_at IS NOT NULL THEN greatest(h.valid_from, m.first_sent_at) END
+            AS sent_from,
+        CASE WHEN m.first_delivered_at IS NOT NULL THEN greatest(h.valid_from, m.first_delivered_at) END
+            AS delivered_from,
+        CASE WHEN m.first_read_at IS NOT NULL THEN greatest(h.valid_from, m.first_read_at) END
+            AS read_from
+    FROM query_table(intervals) AS h
+    JOIN milestones AS m
+        ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
+),
+steps AS (
+    SELECT campaign_id, sent_from AS t, 1 AS d_sent, 0 AS d_delivered, 0 AS d_read
+    FROM spans WHERE sent_from < until
+    UNION ALL
+    SELECT campaign_id, delivered_from, 0, 1, 0 FROM spans WHERE delivered_from < until
+    UNION ALL
+    SELECT campaign_id, read_from, 0, 0, 1 FROM spans WHERE read_from < until
+    UNION ALL
+    SELECT
+        campaign_id,
+        valid_to,
+        -CAST(sent_from < until AS INTEGER),
+        -CAST(delivered_from < until AS INTEGER),
+        -CAST(read_from < until AS INTEGER)
+    FROM spans
+    WHERE valid_to IS NOT NULL AND sent_from < until
+),
+running AS (
+    SELECT
+        campaign_id,
+        t,
+        sum(sum(d_sent)) OVER w AS reached_sent,
+        sum(sum(d_delivered)) OVER w AS reached_delivered,
+        sum(sum(d_read)) OVER w AS reached_read
+    FROM steps
+    GROUP BY campaign_id, t
+    WINDOW w AS (PARTITION BY campaign_id ORDER BY t)
+)
+SELECT
+    s.campaign_id,
+    s.snapshot_id,
+    s.snapshot_time,
+    CAST(coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
+    CAST(coalesce(r.reached_delivered, 0) AS BIGINT) AS reached_delivered,
+    CAST(coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
+FROM s
+ASOF LEFT JOIN running AS r
+    ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
+
+COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts that reached Sent, Delivered and Read up to then (funnel ever), from the named table of intervals (snapshot_reached = reached_of(''state_history'')).';
