@@ -115,21 +115,42 @@ seen AS (
     JOIN starts AS s ON s.campaign_id = g.campaign_id
     GROUP BY ALL
 ),
-peer_counts AS (
+reached_by_hour AS (
+    -- per campaign and whole hour with a mark: contacts that reached each stage up to its end
+    -- (NULL: none yet)
+    SELECT
+        campaign_id,
+        hour,
+        sum(sum(n) FILTER (WHERE stage = 'sent')) OVER w AS sent,
+        sum(sum(n) FILTER (WHERE stage = 'delivered')) OVER w AS delivered,
+        sum(sum(n) FILTER (WHERE stage = 'read')) OVER w AS read
+    FROM marks
+    GROUP BY campaign_id, hour
+    WINDOW w AS (PARTITION BY campaign_id ORDER BY hour)
+),
+peer_pairs AS (
     SELECT
         t.on_day,
         t.campaign_id,
         t.metric,
         v.campaign_id AS peer,
-        sum(m.n) FILTER (WHERE m.stage = 'sent') AS sent,
-        sum(m.n) FILTER (
-            WHERE m.stage = CASE t.metric WHEN 'read_of_sent' THEN 'read' ELSE 'delivered' END
-        ) AS num
+        CAST(floor(t.age_hours) AS BIGINT) AS upto_hour
     FROM targets AS t
     JOIN seen AS v
         ON v.x_end = t.x_end AND v.campaign_id <> t.campaign_id AND v.seen_hours >= t.age_hours
-    JOIN marks AS m ON m.campaign_id = v.campaign_id AND m.hour <= floor(t.age_hours)
-    GROUP BY ALL
+),
+peer_counts AS (
+    -- each peer's counts up to the same whole hour since its start (its last hour with a mark
+    -- at or before it; no mark that early: no row)
+    SELECT
+        p.on_day,
+        p.campaign_id,
+        p.metric,
+        p.peer,
+        r.sent,
+        CASE p.metric WHEN 'read_of_sent' THEN r.read ELSE r.delivered END AS num
+    FROM peer_pairs AS p
+    ASOF JOIN reached_by_hour AS r ON r.campaign_id = p.peer AND r.hour <= p.upto_hour
 ),
 samples AS (
     SELECT c.on_day, c.campaign_id, c.metric, 'peers' AS against, ratio(coalesce(c.num, 0), c.sent)
