@@ -26,7 +26,8 @@ COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and
 -- than; the intervals that closed at or before it cannot count and are not read (the build
 -- passes the start of the earliest day it redoes). campaigns (optional, a list): only their
 -- history is read (the rows of `ends` must be of those campaigns). enabled := false reads
--- nothing.
+-- nothing: each table is cut by it before the joins, so that a call whose `enabled` is only known
+-- when the query runs (campaign_daily's, a subquery on the settings) costs nothing either.
 CREATE OR REPLACE MACRO day_counts(ends, since := NULL, campaigns := NULL, enabled := true) AS TABLE
 WITH h AS (
     SELECT campaign_id, contact_id, state, valid_from, valid_to
@@ -65,12 +66,12 @@ SELECT
     -- (the history keeps only an interval's first raw value)
     coalesce(any_value(g.legacy_rows), 0) AS legacy_mapped
 FROM query_table(ends) AS d
-LEFT JOIN snapshot_log AS g ON g.snapshot_id = d.snapshot_id
+LEFT JOIN (SELECT * FROM snapshot_log WHERE enabled) AS g ON g.snapshot_id = d.snapshot_id
 LEFT JOIN h
     ON h.campaign_id = d.campaign_id
     AND h.valid_from <= d.snapshot_time
     AND coalesce(h.valid_to, 'infinity'::TIMESTAMPTZ) > d.snapshot_time
-LEFT JOIN milestones AS m
+LEFT JOIN (SELECT * FROM milestones WHERE enabled) AS m
     ON m.campaign_id = h.campaign_id AND m.contact_id = h.contact_id
 WHERE enabled
 GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time;
