@@ -199,8 +199,10 @@ def _own_days(window: list[date], by_age: AgeData, campaign_id: str) -> list[dat
 def _query_day(
     con: duckdb.DuckDBPyConnection, *, day: date, tz: str, days: int, stuck_minutes: int
 ) -> _DayRows:
-    """Run the query families of ``_DayRows`` for one day, one after the other as listed."""
+    """Run the query families of ``_DayRows`` for one day, one after the other as listed, after
+    computing the day's listed campaigns once (the cache they read; replaced for each day)."""
     args = q.day_args(day, tz, days)
+    q.cache_listed(con, args)
     return _DayRows(
         campaigns=q.campaign_rows(con, args),
         totals=q.totals_row(con, args),

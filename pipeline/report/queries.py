@@ -18,9 +18,12 @@ from pipeline.core.errors import QueryError
 
 #: The session's temporary copy of campaign_daily (see report_base.sql).
 DAILY_CACHE = "report_daily_cache"
+#: The session's temporary copy of one day's report_campaigns (see report_campaigns.sql).
+LISTED_CACHE = "report_listed_cache"
 
 Row = dict[str, Any]
-#: The leading arguments of every report macro: day, time zone, window in days, daily cache.
+#: The arguments of the report macros for one day: day, time zone, window in days, daily cache,
+#: listed cache (the macros that read report_campaigns take it as ``listed``).
 Args = list[Any]
 
 
@@ -71,6 +74,21 @@ def cache_daily(con: duckdb.DuckDBPyConnection, tz: str) -> None:
         raise QueryError(f"campaign_daily(tz := {tz!r}) failed: {exc}") from exc
 
 
+def cache_listed(con: duckdb.DuckDBPyConnection, args: Args) -> None:
+    """Compute the day's report_campaigns once (a temporary table, replaced for each day) and
+    let the report macros of that day read it (their ``listed`` parameter, ``args``' last)."""
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {LISTED_CACHE} AS "
+            "SELECT * FROM report_campaigns(?, tz := ?, days := ?, daily := ?)",
+            args[:4],
+        )
+    except duckdb.Error as exc:
+        raise QueryError(
+            f"report_campaigns({args[0]}, tz := {args[1]!r}, days := {args[2]}) failed: {exc}"
+        ) from exc
+
+
 def available_days(con: duckdb.DuckDBPyConnection, tz: str) -> list[date]:
     return [r["day"] for r in rows(con, "SELECT day FROM report_days(tz := ?)", [tz])]
 
@@ -99,8 +117,9 @@ def campaign_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def day_args(day: date, tz: str, days: int) -> Args:
-    """The leading arguments of the report macros for one day."""
-    return [day, tz, days, DAILY_CACHE]
+    """The arguments of the report macros for one day (the listed cache must be made for it:
+    ``cache_listed``)."""
+    return [day, tz, days, DAILY_CACHE, LISTED_CACHE]
 
 
 # --------------------------------------------------------------------------- query families
@@ -109,7 +128,7 @@ def campaign_rows(con: duckdb.DuckDBPyConnection, args: Args) -> list[Row]:
     final), then the largest."""
     return rows(
         con,
-        "SELECT * FROM report_campaigns(?, tz := ?, days := ?, daily := ?) "
+        "SELECT * FROM report_campaigns(?, tz := ?, days := ?, daily := ?, listed := ?) "
         "ORDER BY in_totals DESC, fresh DESC, contacts DESC, campaign_id",
         args,
     )
@@ -117,20 +136,25 @@ def campaign_rows(con: duckdb.DuckDBPyConnection, args: Args) -> list[Row]:
 
 def totals_row(con: duckdb.DuckDBPyConnection, args: Args) -> Row:
     """The day's totals: all fresh campaigns together (report_totals: one row)."""
-    return rows(con, "SELECT * FROM report_totals(?, tz := ?, days := ?, daily := ?)", args)[0]
+    return rows(
+        con, "SELECT * FROM report_totals(?, tz := ?, days := ?, daily := ?, listed := ?)", args
+    )[0]
 
 
 def state_rows(con: duckdb.DuckDBPyConnection, args: Args) -> dict[str, list[Row]]:
     """campaign -> its state counts (report_states), in catalog order."""
     return by_campaign(
-        rows(con, "SELECT * FROM report_states(?, tz := ?, days := ?, daily := ?)", args)
+        rows(
+            con, "SELECT * FROM report_states(?, tz := ?, days := ?, daily := ?, listed := ?)", args
+        )
     )
 
 
 def trend_rows(con: duckdb.DuckDBPyConnection, args: Args) -> dict[str, dict[date, Row]]:
-    """campaign -> day -> that day's last snapshot (report_trend); days without one are absent."""
+    """campaign -> day -> that day's last snapshot (report_trend, which does not read
+    report_campaigns); days without one are absent."""
     out: dict[str, dict[date, Row]] = defaultdict(dict)
-    for r in rows(con, "SELECT * FROM report_trend(?, tz := ?, days := ?, daily := ?)", args):
+    for r in rows(con, "SELECT * FROM report_trend(?, tz := ?, days := ?, daily := ?)", args[:4]):
         out[r["campaign_id"]][r["day"]] = r
     return dict(out)
 
@@ -141,7 +165,8 @@ def contact_frames(
     """campaign -> its drill-down rows (report_contacts: list, contact_id, state, label,
     state_since, minutes), in the macro's order."""
     contacts = frame(
-        con, "SELECT * FROM report_contacts(?, tz := ?, days := ?, daily := ?, stuck_minutes := ?)",
+        con, "SELECT * FROM report_contacts(?, tz := ?, days := ?, daily := ?, listed := ?, "
+             "stuck_minutes := ?)",
         [*args, stuck_minutes],
     )  # fmt: skip
     return {
@@ -155,7 +180,11 @@ def contact_frames(
 def unknown_state_rows(con: duckdb.DuckDBPyConnection, args: Args) -> dict[str, list[Row]]:
     """campaign -> the raw states the catalog does not know (report_unknown_states)."""
     return by_campaign(
-        rows(con, "SELECT * FROM report_unknown_states(?, tz := ?, days := ?, daily := ?)", args)
+        rows(
+            con,
+            "SELECT * FROM report_unknown_states(?, tz := ?, days := ?, daily := ?, listed := ?)",
+            args,
+        )
     )
 
 

@@ -2,7 +2,10 @@
 -- One row = one campaign. Grain: campaign_id.
 -- Parameters: report_day (DATE), tz (IANA time zone; default the configured one), days (the
 -- report's window, default 30: report_day - days + 1 .. report_day), daily (default NULL; the
--- name of a table made from campaign_daily(tz) once per report, see report_base).
+-- name of a table made from campaign_daily(tz) once per report, see report_base), listed
+-- (default NULL: compute the rows; else the name of a table holding
+-- SELECT * FROM report_campaigns(report_day, tz := tz, days := days, daily := daily), made once
+-- for that day: its rows are returned as they are).
 --
 -- A campaign is listed when it has a complete snapshot in the window, or when it is final
 -- (finished or canceled, campaign_lifecycle) at the end of report_day, however long ago it ended.
@@ -14,9 +17,15 @@
 -- campaign_lifecycle(report_day). Changes (*_change, *_rate_change) are against the campaign's
 -- previous end-of-day snapshot (previous_day: normally report_day - 1; NULL: none before).
 -- Rates are NULL on a zero denominator; a rate change is NULL when either rate is.
+--
+-- report_campaigns_computed (the same parameters but listed) computes the rows. The other report
+-- macros read them through report_campaigns and pass listed on, so that a report can compute them
+-- once per day (CREATE TEMP TABLE t AS SELECT * FROM report_campaigns(day, ...)) and pass
+-- listed := 't' to all of them, instead of computing them again in each. The table is not
+-- checked: it must hold the rows of the same report_day, tz, days and daily.
 -- depends: report/report_base.sql, formulas/params.sql, views/defaults.sql
 -- depends: views/campaign_lifecycle.sql
-CREATE OR REPLACE MACRO report_campaigns(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
+CREATE OR REPLACE MACRO report_campaigns_computed(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
 WITH daily AS (
     SELECT
         *,
@@ -110,4 +119,14 @@ SELECT
 FROM listed AS l
 LEFT JOIN per_day AS p ON p.campaign_id = l.campaign_id AND p.day = l.day;
 
-COMMENT ON MACRO TABLE report_campaigns IS 'report_campaigns(report_day, tz, days := 30): the campaigns a daily report lists (fresh: a snapshot on report_day; final: finished or canceled, listed for ever with its final numbers; otherwise stale or unknown, only earlier in the window), with lifecycle, funnel, rates, failures and the changes from the previous day.';
+COMMENT ON MACRO TABLE report_campaigns_computed IS 'report_campaigns_computed(report_day, tz, days := 30, daily := NULL): the rows of report_campaigns, always computed (report_campaigns without listed).';
+
+-- listed given: the rows of its table, and computed (never referenced) is not even bound; NULL:
+-- query_table reads the CTE computed, which DuckDB inlines (NOT MATERIALIZED).
+CREATE OR REPLACE MACRO report_campaigns(report_day, tz := NULL, days := 30, daily := NULL, listed := NULL) AS TABLE
+WITH computed AS NOT MATERIALIZED (
+    SELECT * FROM report_campaigns_computed(report_day, tz := tz, days := days, daily := daily)
+)
+SELECT * FROM query_table(coalesce(listed, 'computed'));
+
+COMMENT ON MACRO TABLE report_campaigns IS 'report_campaigns(report_day, tz, days := 30, daily := NULL, listed := NULL): the campaigns a daily report lists (fresh: a snapshot on report_day; final: finished or canceled, listed for ever with its final numbers; otherwise stale or unknown, only earlier in the window), with lifecycle, funnel, rates, failures and the changes from the previous day; or the rows of the table named by listed (made from it once per report day).';

@@ -1,7 +1,7 @@
 -- report_contacts: the contact ids behind a daily report's drill-down files.
 -- One row = one contact in one list of one listed campaign. Grain: campaign_id, list, contact_id.
 -- Parameters: report_day (DATE), tz, days, daily (as report_campaigns), stuck_minutes (default the
--- configured stuck_after_minutes).
+-- configured stuck_after_minutes), listed (as report_campaigns).
 --
 -- Lists, for the contacts of the campaign's snapshot in report_campaigns:
 --   failed              in Sending failed, Error or Delivery failed; reason = the state's label
@@ -23,10 +23,10 @@
 -- only that table is read. A report of an older day reads the whole state_history.
 -- depends: report/report_campaigns.sql, views/intervals_at.sql, views/stuck_contacts.sql
 -- depends: views/defaults.sql, formulas/params.sql
-CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
+CREATE OR REPLACE MACRO report_contact_lists(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL, listed := NULL) AS TABLE
 WITH listed AS (
     SELECT campaign_id, snapshot_time
-    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
+    FROM report_campaigns(report_day, tz := tz, days := days, daily := daily, listed := listed)
 ),
 members AS (
     -- failed and delivered-not-read: each listed campaign's contacts at its snapshot
@@ -61,11 +61,14 @@ SELECT
 FROM members AS m
 JOIN catalog AS c ON c.state = m.state;
 
-COMMENT ON MACRO TABLE report_contact_lists IS 'report_contact_lists(report_day, tz, days := 30, stuck_minutes): the rows of report_contacts, unordered (for counting them).';
+COMMENT ON MACRO TABLE report_contact_lists IS 'report_contact_lists(report_day, tz, days := 30, daily := NULL, stuck_minutes, listed := NULL): the rows of report_contacts, unordered (for counting them).';
 
-CREATE OR REPLACE MACRO report_contacts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL) AS TABLE
+CREATE OR REPLACE MACRO report_contacts(report_day, tz := NULL, days := 30, daily := NULL, stuck_minutes := NULL, listed := NULL) AS TABLE
 SELECT *
-FROM report_contact_lists(report_day, tz := tz, days := days, daily := daily, stuck_minutes := stuck_minutes)
+FROM report_contact_lists(
+    report_day, tz := tz, days := days, daily := daily, stuck_minutes := stuck_minutes,
+    listed := listed
+)
 ORDER BY campaign_id, list, seconds DESC, contact_id;
 
-COMMENT ON MACRO TABLE report_contacts IS 'report_contacts(report_day, tz, days := 30, stuck_minutes): contact ids of the drill-down lists (failed, delivered_not_read, stuck) of each listed campaign.';
+COMMENT ON MACRO TABLE report_contacts IS 'report_contacts(report_day, tz, days := 30, daily := NULL, stuck_minutes, listed := NULL): contact ids of the drill-down lists (failed, delivered_not_read, stuck) of each listed campaign.';

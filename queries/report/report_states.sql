@@ -1,15 +1,17 @@
 -- report_states: the state counts a daily report shows for each listed campaign.
 -- One row = one state (the 12 catalog states and other, zeros included) of one campaign.
--- Grain: campaign_id, state. Parameters: report_day (DATE), tz, days, daily (as
+-- Grain: campaign_id, state. Parameters: report_day (DATE), tz, days, daily, listed (as
 -- report_campaigns).
 --
 -- contacts: contacts in the state in the campaign's snapshot of report_campaigns (exclusive: they
 -- sum to its contacts); share = contacts / all contacts (NULL for an empty snapshot); change =
 -- against the previous end-of-day snapshot (NULL: none). Catalog texts come along for the page.
 -- depends: report/report_campaigns.sql, report/report_base.sql, views/defaults.sql
-CREATE OR REPLACE MACRO report_states(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
+CREATE OR REPLACE MACRO report_states(report_day, tz := NULL, days := 30, daily := NULL, listed := NULL) AS TABLE
 WITH listed AS (
-    SELECT campaign_id, day FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
+    SELECT campaign_id, day FROM report_campaigns(
+        report_day, tz := tz, days := days, daily := daily, listed := listed
+    )
 ),
 d AS (
     SELECT cd.*
@@ -68,4 +70,4 @@ SELECT
 FROM counts
 ORDER BY campaign_id, sort_order;
 
-COMMENT ON MACRO TABLE report_states IS 'report_states(report_day, tz, days := 30): per listed campaign, the 13 state counts with share, change from the previous day and the catalog texts.';
+COMMENT ON MACRO TABLE report_states IS 'report_states(report_day, tz, days := 30, daily := NULL, listed := NULL): per listed campaign, the 13 state counts with share, change from the previous day and the catalog texts.';

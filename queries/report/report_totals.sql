@@ -1,5 +1,5 @@
 -- report_totals: the totals line of a daily report: the campaigns of report_day together.
--- One row. Parameters: report_day (DATE), tz, days, daily (as report_campaigns).
+-- One row. Parameters: report_day (DATE), tz, days, daily, listed (as report_campaigns).
 --
 -- Sums over the campaigns in_totals (report_campaigns): those with a snapshot on report_day and
 -- the final ones (finished or canceled: their final numbers stand; final_campaigns counts those
@@ -9,9 +9,9 @@
 -- campaign new on report_day counts as 0 there; a final one as its final numbers), so
 -- *_change = total - previous total.
 -- depends: report/report_campaigns.sql, views/defaults.sql
-CREATE OR REPLACE MACRO report_totals(report_day, tz := NULL, days := 30, daily := NULL) AS TABLE
+CREATE OR REPLACE MACRO report_totals(report_day, tz := NULL, days := 30, daily := NULL, listed := NULL) AS TABLE
 WITH r AS (
-    SELECT * FROM report_campaigns(report_day, tz := tz, days := days, daily := daily)
+    SELECT * FROM report_campaigns(report_day, tz := tz, days := days, daily := daily, listed := listed)
 ),
 t AS (
     SELECT
@@ -64,4 +64,4 @@ SELECT
     ratio(failed, contacts) AS failed_share
 FROM t;
 
-COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30): one row, the campaigns of report_day (with a snapshot on the day, or final) together, with rates from the sums and changes from the same campaigns'' previous day.';
+COMMENT ON MACRO TABLE report_totals IS 'report_totals(report_day, tz, days := 30, daily := NULL, listed := NULL): one row, the campaigns of report_day (with a snapshot on the day, or final) together, with rates from the sums and changes from the same campaigns'' previous day.';
