@@ -7,9 +7,12 @@
 -- (CREATE TEMP TABLE t AS SELECT * FROM campaign_daily(tz := ...)) and pass daily := 't' to all
 -- of them, instead of computing it again in each.
 -- depends: views/campaign_daily.sql, formulas/params.sql
+-- daily given: the rows of its table, and computed (never referenced) is not even bound; NULL:
+-- query_table reads the CTE computed, which DuckDB inlines (NOT MATERIALIZED).
 CREATE OR REPLACE MACRO report_base(tz := NULL, daily := NULL) AS TABLE
-SELECT * FROM campaign_daily(tz := coalesce(tz, configured_timezone())) WHERE daily IS NULL
-UNION ALL BY NAME
-SELECT * FROM query_table(coalesce(daily, 'campaign_daily')) WHERE daily IS NOT NULL;
+WITH computed AS NOT MATERIALIZED (
+    SELECT * FROM campaign_daily(tz := coalesce(tz, configured_timezone()))
+)
+SELECT * FROM query_table(coalesce(daily, 'computed'));
 
 COMMENT ON MACRO TABLE report_base IS 'report_base(tz, daily := NULL): campaign_daily(tz), or the rows of the table named by daily (made from it once per report).';
