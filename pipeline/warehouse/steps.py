@@ -41,6 +41,7 @@ CAMPAIGN_TABLES = (
     "daily_moves",
     "daily_dirty",
     "snapshot_reached",
+    "reach_hours",
 )
 #: Tables a build writes: full and incremental builds must give the same rows in each.
 RESULT_TABLES = ("catalog", "settings", *CAMPAIGN_TABLES)
@@ -53,6 +54,8 @@ TEMP_TABLES = (
     "batch_groups",
     "batch_intervals",
     "batch_new",
+    "batch_milestones",
+    "batch_hours",
     "new_snapshots",
     "dirty_days",
     "dirty_ends",

@@ -11,8 +11,8 @@
 -- Output: batch_intervals(campaign_id, contact_id, state, raw_state, legacy, valid_from,
 --   valid_to, first_pos, last_pos, n_rows), then the open intervals of the batch's campaigns are
 --   brought up to date with it: intervals that end go to history_closed, new open ones to
---   history_open; the milestones of its contacts are merged in, its snapshots' funnel ever is
---   counted into snapshot_reached, and its snapshots' campaign days are marked in daily_dirty.
+--   history_open; the milestones of its contacts are merged in (and the hours they were reached
+--   in, reach_hours), its snapshots' funnel ever is counted into snapshot_reached, and its snapshots' campaign days are marked in daily_dirty.
 --
 -- History is kept on states, not on raw text: an interval changes only when the state (the
 -- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
@@ -218,8 +218,76 @@ SELECT campaign_id, contact_id, state, valid_from
 FROM batch_intervals
 WHERE first_pos > 0;
 
+CREATE OR REPLACE TEMP TABLE batch_milestones AS
+SELECT * FROM milestones_of('batch_new');
+
+-- reach_hours: each contact whose milestones change here moves, per stage, from the hour of its
+-- old time (if any) to the hour of its new one, counted from its campaign's first complete
+-- snapshot (the logged one, or for a campaign new in this batch its first snapshot here: the
+-- batch is later than every logged snapshot). Worked out before the merge below.
+CREATE OR REPLACE TEMP TABLE batch_hours AS
+WITH starts AS (
+    SELECT f.campaign_id, coalesce(l.first_time, f.first_time) AS first_time
+    FROM (SELECT campaign_id, min(snapshot_time) AS first_time FROM batch_seq GROUP BY ALL) AS f
+    LEFT JOIN (
+        SELECT campaign_id, min(snapshot_time) AS first_time
+        FROM snapshot_log
+        WHERE complete AND campaign_id IN (SELECT campaign_id FROM batch_seq)
+        GROUP BY ALL
+    ) AS l USING (campaign_id)
+),
+moved AS (
+    SELECT
+        b.campaign_id,
+        o.first_sent_at AS old_sent,
+        least(o.first_sent_at, b.first_sent_at) AS new_sent,
+        o.first_delivered_at AS old_delivered,
+        least(o.first_delivered_at, b.first_delivered_at) AS new_delivered,
+        o.first_read_at AS old_read,
+        least(o.first_read_at, b.first_read_at) AS new_read
+    FROM batch_milestones AS b
+    LEFT JOIN milestones AS o ON o.campaign_id = b.campaign_id AND o.contact_id = b.contact_id
+),
+deltas AS (
+    SELECT campaign_id, 'sent' AS stage, new_sent AS reached_at, 1 AS d
+    FROM moved WHERE new_sent IS DISTINCT FROM old_sent AND new_sent IS NOT NULL
+    UNION ALL
+    SELECT campaign_id, 'sent', old_sent, -1
+    FROM moved WHERE new_sent IS DISTINCT FROM old_sent AND old_sent IS NOT NULL
+    UNION ALL
+    SELECT campaign_id, 'delivered', new_delivered, 1
+    FROM moved WHERE new_delivered IS DISTINCT FROM old_delivered AND new_delivered IS NOT NULL
+    UNION ALL
+    SELECT campaign_id, 'delivered', old_delivered, -1
+    FROM moved WHERE new_delivered IS DISTINCT FROM old_delivered AND old_delivered IS NOT NULL
+    UNION ALL
+    SELECT campaign_id, 'read', new_read, 1
+    FROM moved WHERE new_read IS DISTINCT FROM old_read AND new_read IS NOT NULL
+    UNION ALL
+    SELECT campaign_id, 'read', old_read, -1
+    FROM moved WHERE new_read IS DISTINCT FROM old_read AND old_read IS NOT NULL
+)
+SELECT
+    d.campaign_id,
+    d.stage,
+    CAST(floor(seconds_between(s.first_time, d.reached_at) / 3600) AS BIGINT) AS hour,
+    sum(d.d) AS contacts
+FROM deltas AS d
+JOIN starts AS s ON s.campaign_id = d.campaign_id
+GROUP BY ALL
+HAVING sum(d.d) <> 0;
+
+MERGE INTO reach_hours AS r
+USING batch_hours AS b
+ON r.campaign_id = b.campaign_id AND r.stage = b.stage AND r.hour = b.hour
+WHEN MATCHED THEN UPDATE SET contacts = r.contacts + b.contacts
+WHEN NOT MATCHED THEN INSERT BY NAME;
+
+DELETE FROM reach_hours
+WHERE contacts = 0 AND campaign_id IN (SELECT DISTINCT campaign_id FROM batch_hours);
+
 MERGE INTO milestones AS m
-USING milestones_of('batch_new') AS b
+USING batch_milestones AS b
 ON m.campaign_id = b.campaign_id AND m.contact_id = b.contact_id
 WHEN MATCHED AND (
     least(m.first_seen, b.first_seen) IS DISTINCT FROM m.first_seen

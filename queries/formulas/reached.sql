@@ -1,4 +1,5 @@
--- reached: reached_of(intervals, snaps), the funnel ever at each complete snapshot.
+-- reached: reached_of(intervals, snaps), the funnel ever at each complete snapshot; and
+-- reach_hours_of(), when contacts first reached each stage, by hour of the campaign's life.
 -- One row = one snapshot of `snaps`. Grain: snapshot_id.
 -- Parameters: intervals (the name of a table or view of intervals with the columns campaign_id,
 -- contact_id, valid_from, valid_to of state_history, holding every interval that covers a
@@ -15,6 +16,7 @@
 -- The build keeps the table snapshot_reached equal to reached_of('state_history'): each history
 -- step (build/history_step.sql) counts its snapshots from its own intervals (the open intervals
 -- it started from and the ones it made), which cover them all; campaign_age reads that table.
+-- depends: formulas/params.sql
 CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL) AS TABLE
 WITH s AS (
     SELECT campaign_id, snapshot_id, snapshot_time
@@ -82,3 +84,37 @@ ASOF LEFT JOIN running AS r
     ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
 
 COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts that reached Sent, Delivered and Read up to then (funnel ever), from the named table of intervals (snapshot_reached = reached_of(''state_history'')).';
+
+-- reach_hours_of(): per campaign, funnel stage and whole hour since the campaign's first
+-- complete snapshot, the contacts that first reached the stage in that hour (milestones).
+-- One row = one campaign, stage (sent, delivered, read) and hour with at least one contact.
+-- Grain: campaign_id, stage, hour. Parameters: none.
+--
+-- The build keeps the table reach_hours equal to it: each history step moves the contacts whose
+-- milestones it changes from their old hour to their new one (build/history_step.sql); the
+-- attention list's comparison with peers at the same age (views/attention_rates.sql) reads it.
+CREATE OR REPLACE MACRO reach_hours_of() AS TABLE
+WITH starts AS (
+    SELECT campaign_id, min(snapshot_time) AS first_time
+    FROM snapshot_log
+    WHERE complete
+    GROUP BY campaign_id
+)
+SELECT
+    campaign_id,
+    stage,
+    CAST(floor(seconds_between(first_time, reached_at) / 3600) AS BIGINT) AS hour,
+    count(*) AS contacts
+FROM (
+    UNPIVOT (
+        SELECT m.campaign_id, s.first_time, m.first_sent_at AS sent,
+            m.first_delivered_at AS delivered, m.first_read_at AS read
+        FROM milestones AS m
+        JOIN starts AS s ON s.campaign_id = m.campaign_id
+    )
+    ON sent, delivered, read
+    INTO NAME stage VALUE reached_at
+)
+GROUP BY ALL;
+
+COMMENT ON MACRO TABLE reach_hours_of IS 'reach_hours_of(): per campaign, stage (sent, delivered, read) and whole hour since its first complete snapshot, the contacts that first reached the stage then (reach_hours = reach_hours_of()).';

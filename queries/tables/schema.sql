@@ -94,6 +94,7 @@ COMMENT ON TABLE history_open IS 'Compact state history, open intervals (valid_t
 --   daily_moves    one row per campaign, local day and move: the rows of state_transitions
 --   daily_dirty    (campaign, day) pairs whose daily rows the build must redo (empty after it)
 --   snapshot_reached  one row per complete snapshot: its funnel ever (what campaign_age reads)
+--   reach_hours    one row per campaign, stage and hour of its life: contacts first reaching it
 CREATE TABLE IF NOT EXISTS milestones (
     campaign_id VARCHAR NOT NULL,
     contact_id VARCHAR NOT NULL,
@@ -149,6 +150,14 @@ CREATE TABLE IF NOT EXISTS snapshot_reached (
     reached_read BIGINT NOT NULL
 );
 COMMENT ON TABLE snapshot_reached IS 'Per complete snapshot, its contacts that reached Sent, Delivered and Read up to then (funnel ever; kept by the build, equal to reached_of(''state_history''); read it through the view campaign_age).';
+
+CREATE TABLE IF NOT EXISTS reach_hours (
+    campaign_id VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    hour BIGINT NOT NULL,
+    contacts BIGINT NOT NULL
+);
+COMMENT ON TABLE reach_hours IS 'Per campaign, funnel stage (sent, delivered, read) and whole hour since its first complete snapshot, the contacts that first reached the stage in that hour (kept by the build, equal to reach_hours_of(); the attention list compares campaigns at the same age with it).';
 
 CREATE TABLE IF NOT EXISTS daily_dirty (
     campaign_id VARCHAR NOT NULL,

@@ -16,7 +16,6 @@
 -- median - max(alerts.mad_factor x 1.4826 x MAD, alerts.min_gap) (MAD: the median absolute
 -- deviation from the median; x 1.4826 makes it comparable to a standard deviation).
 -- depends: formulas/params.sql, views/defaults.sql, views/campaign_daily.sql
--- depends: views/contact_milestones.sql
 -- Helpers of the attention rules: alert_value(name) = setting alerts.<name> as a number (NULL if
 -- missing), alert_on(rule) = the rule is not turned off, alert_pct(x) = a fraction as '12.0 %',
 -- alert_limit(x) = a threshold as '10 %' or '12.5 %'.
@@ -87,22 +86,8 @@ targets AS (
 ),
 marks AS (
     -- per campaign, stage and whole hour since its start: contacts first reaching that stage
-    SELECT
-        campaign_id,
-        stage,
-        CAST(floor(seconds_between(first_time, reached_at) / 3600) AS BIGINT) AS hour,
-        count(*) AS n
-    FROM (
-        UNPIVOT (
-            SELECT m.campaign_id, s.first_time, m.first_sent_at AS sent,
-                m.first_delivered_at AS delivered, m.first_read_at AS read
-            FROM contact_milestones AS m
-            JOIN starts AS s ON s.campaign_id = m.campaign_id
-        )
-        ON sent, delivered, read
-        INTO NAME stage VALUE reached_at
-    )
-    GROUP BY ALL
+    -- (kept by the build: reach_hours = reach_hours_of(), from contact_milestones)
+    SELECT campaign_id, stage, hour, contacts AS n FROM reach_hours
 ),
 seen AS (
     -- how long each campaign had been observed by the end of each judged day

@@ -1,4 +1,5 @@
-"""The stored funnel ever per snapshot (snapshot_reached, what campaign_age reads) on the tiny
+"""The stored funnel ever per snapshot (snapshot_reached, what campaign_age reads) and the hours
+the stages were first reached in (reach_hours, what the attention list reads) on the tiny
 tenant, worked out by hand from tests/warehouse_helpers.py's TINY_A.
 
 The tiny tenant is built as a nightly job would: S1 alone, then S2 and S3 in one build (one
@@ -56,3 +57,24 @@ def test_a_full_rebuild_counts_the_same(tmp_path: Path) -> None:
         )
     }
     assert rebuilt == incremental
+
+
+def test_the_hours_each_stage_was_first_reached_by_hand(tmp_path: Path) -> None:
+    config = build_tiny_tenant(tmp_path / "data")
+    got = query(config, "SELECT campaign_id, stage, hour, contacts FROM reach_hours ORDER BY ALL")
+    # A's first complete snapshot is S1 (10-24 20:00Z); S2 is 2.5 h later (hour 2), S3 26.5 h
+    # (hour 26), S4 27.5 h (hour 27). First reached: Sent at S1 by a2, a3 (legacy) and a6
+    # (Read), at S2 by a1, at S3 by a8; Delivered at S1 by a6, at S2 by a3, at S3 by a1 (Read);
+    # Read at S1 by a6, at S3 by a1, at S4 by a3. B (empty) and C (Initial, Invalid record; its
+    # Read is in an incomplete snapshot) reached nothing.
+    assert got == [
+        ("A", "delivered", 0, 1),
+        ("A", "delivered", 2, 1),
+        ("A", "delivered", 26, 1),
+        ("A", "read", 0, 1),
+        ("A", "read", 26, 1),
+        ("A", "read", 27, 1),
+        ("A", "sent", 0, 3),
+        ("A", "sent", 2, 1),
+        ("A", "sent", 26, 1),
+    ]
