@@ -48,6 +48,9 @@ def connect(
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open the DuckDB file {path}: {exc}") from exc
     con.execute("SET TimeZone = 'UTC'")
+    # the commands say their own progress; DuckDB's bar (carriage returns, on queries over 2 s)
+    # would garble their output and the scheduler's logs
+    con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute("SET memory_limit = ?", [memory_limit])
         con.execute("SET temp_directory = ?", [str(Path(path).parent / ".tmp")])
