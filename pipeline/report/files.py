@@ -6,6 +6,7 @@ Every file is written aside and renamed into place, so a reader never sees half 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,16 @@ def write_day(
     files = DayFiles(folder)
     for c in data.campaigns:  # ids become file names: the one gate (a store of an old version)
         safe_name("campaign id", c.campaign_id)
-    campaigns = [_put_campaign(files, env, meta, c, data, legacy_label) for c in data.campaigns]
+    # The drill-down files are made by polars, outside the interpreter lock: in a thread, a
+    # campaign ahead of the pages, which Jinja renders meanwhile.
+    with ThreadPoolExecutor(1, thread_name_prefix="report-csv") as pool:
+        lists = [
+            pool.submit(_contact_csvs, data.contacts.get(c.campaign_id)) for c in data.campaigns
+        ]
+        campaigns = [
+            _put_campaign(files, env, meta, c, data, legacy_label, later.result())
+            for c, later in zip(data.campaigns, lists, strict=True)
+        ]
     _put_overview(files, env, meta, data, campaigns)
     _publish(files)
     return files
@@ -68,10 +78,11 @@ def _put_campaign(
     c: CampaignDay,
     data: DayData,
     legacy_label: str,
+    lists: dict[str, tuple[str, int]],
 ) -> CampaignDay:
-    """A campaign's CSV files, its JSON and its page; returns the campaign with the links to
-    its files (the overview lists it so)."""
-    links, csvs = _campaign_files(c, data)
+    """A campaign's CSV files (``lists``: its drill-down files, ``_contact_csvs``), its JSON and
+    its page; returns the campaign with the links to its files (the overview lists it so)."""
+    links, csvs = _campaign_files(c, data, lists)
     c = replace(c, files=tuple(links))
     for name, text in csvs.items():
         files.put(name, text)
@@ -211,7 +222,9 @@ def _contact_csvs(contacts: pl.DataFrame | None) -> dict[str, tuple[str, int]]:
     }
 
 
-def _campaign_files(c: CampaignDay, data: DayData) -> tuple[list[DataFile], dict[str, str]]:
+def _campaign_files(
+    c: CampaignDay, data: DayData, lists: dict[str, tuple[str, int]]
+) -> tuple[list[DataFile], dict[str, str]]:
     """The files beside a campaign page: name -> content, and the links the page shows."""
     base = f"campaign-{c.campaign_id}"
     files: dict[str, str] = {}
@@ -228,7 +241,6 @@ def _campaign_files(c: CampaignDay, data: DayData) -> tuple[list[DataFile], dict
     )  # fmt: skip
     links.append(DataFile(f"{base}-states.csv", "State counts (CSV)", len(state_rows)))
     links.append(DataFile(f"{base}.json", "All metrics of this page (JSON)", None))
-    lists = _contact_csvs(data.contacts.get(c.campaign_id))
     for key, suffix, label in _CONTACT_LISTS:
         text, count = lists.get(key, (csv_text(_CONTACT_HEADER, ()), 0))
         files[f"{base}-{suffix}.csv"] = text
