@@ -10,22 +10,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from warehouse_helpers import B1, C1, S1, S2, S3, S4, build_quiet, build_tiny_tenant, query, utc
 
+from pipeline.core.config import Config
 
-def reached(data: Path) -> dict[tuple[str, object], tuple[int, int, int]]:
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    return build_tiny_tenant(tmp_path_factory.mktemp("tiny") / "data")
+
+
+def reached(config: Config) -> dict[tuple[str, object], tuple[int, int, int]]:
     return {
         (c, t): (s, d, r)
         for c, t, s, d, r in query(
-            build_tiny_tenant(data),
+            config,
             "SELECT campaign_id, snapshot_time, reached_sent, reached_delivered, reached_read "
             "FROM snapshot_reached",
         )
     }
 
 
-def test_the_funnel_ever_at_each_snapshot_by_hand(tmp_path: Path) -> None:
-    got = reached(tmp_path / "data")
+def test_the_funnel_ever_at_each_snapshot_by_hand(tiny: Config) -> None:
+    got = reached(tiny)
     assert got == {
         # S1: Sent a2, legacy a3 (mapped to sent), Read a6 (which reaches every stage)
         ("A", utc(S1)): (3, 1, 1),
@@ -43,25 +51,14 @@ def test_the_funnel_ever_at_each_snapshot_by_hand(tmp_path: Path) -> None:
     }
 
 
-def test_a_full_rebuild_counts_the_same(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    incremental = reached(data)
+def test_a_full_rebuild_counts_the_same(tiny: Config, tmp_path: Path) -> None:
     config = build_tiny_tenant(tmp_path / "again", builds=False)
     build_quiet(config, full=True)
-    rebuilt = {
-        (c, t): (s, d, r)
-        for c, t, s, d, r in query(
-            config,
-            "SELECT campaign_id, snapshot_time, reached_sent, reached_delivered, reached_read "
-            "FROM snapshot_reached",
-        )
-    }
-    assert rebuilt == incremental
+    assert reached(config) == reached(tiny)
 
 
-def test_the_hours_each_stage_was_first_reached_by_hand(tmp_path: Path) -> None:
-    config = build_tiny_tenant(tmp_path / "data")
-    got = query(config, "SELECT campaign_id, stage, hour, contacts FROM reach_hours ORDER BY ALL")
+def test_the_hours_each_stage_was_first_reached_by_hand(tiny: Config) -> None:
+    got = query(tiny, "SELECT campaign_id, stage, hour, contacts FROM reach_hours ORDER BY ALL")
     # A's first complete snapshot is S1 (10-24 20:00Z); S2 is 2.5 h later (hour 2), S3 26.5 h
     # (hour 26), S4 27.5 h (hour 27). First reached: Sent at S1 by a2, a3 (legacy) and a6
     # (Read), at S2 by a1, at S3 by a8; Delivered at S1 by a6, at S2 by a3, at S3 by a1 (Read);
