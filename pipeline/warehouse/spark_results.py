@@ -20,8 +20,9 @@ goes on as an incremental build on it, which makes the result equal a full build
   (retention, erasure since), rebuilds its campaign;
 * campaign days with snapshots but no row of ``campaign_daily`` (the job ran with ``--from``) are
   marked in ``daily_dirty`` and computed from the loaded history;
-* the funnel ever at each snapshot and the hours of the milestones (``snapshot_reached``,
-  ``reach_hours``, which the job does not write) are computed from the loaded history.
+* the funnel ever and the state counts at each snapshot and the hours of the milestones
+  (``snapshot_reached``, ``snapshot_states``, ``reach_hours``, which the job does not write)
+  are computed from the loaded history.
 
 The job must have finished (status ``complete``) with this configuration's time zone, this state
 catalog and this package version; anything else is refused before the warehouse is touched.
@@ -222,6 +223,10 @@ def _insert_results(con: duckdb.DuckDBPyConnection, out: Path, config: Config) -
     # write: from the loaded history
     con.execute(
         "INSERT INTO snapshot_reached SELECT * FROM reached_of('state_history') "
+        "ORDER BY campaign_id, snapshot_time"
+    )
+    con.execute(
+        "INSERT INTO snapshot_states SELECT * FROM states_of('state_history') "
         "ORDER BY campaign_id, snapshot_time"
     )
     con.execute("INSERT INTO reach_hours SELECT * FROM reach_hours_of()")

@@ -41,6 +41,7 @@ CAMPAIGN_TABLES = (
     "daily_moves",
     "daily_dirty",
     "snapshot_reached",
+    "snapshot_states",
     "reach_hours",
 )
 #: Tables a build writes: full and incremental builds must give the same rows in each.

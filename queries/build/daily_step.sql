@@ -6,10 +6,11 @@
 -- One row of daily_state = one campaign on one local day; one row of daily_moves = one
 -- campaign, local day and move (see tables/schema.sql).
 --
--- Only the recent history is read: no snapshot of a dirty day is earlier than the day's start,
--- so intervals that closed before the earliest dirty day cannot count (day_counts' since), and
--- a move on a dirty day is made by a contact with an interval starting on or after it
--- (transitions_of's since). Parameters: none (days are days in the configured time zone).
+-- The day's counts are its last snapshot's, kept by the history steps (day_rows reads
+-- snapshot_states and snapshot_reached). For the moves only the recent history is read: a move
+-- on a dirty day is made by a contact with an interval starting on or after the earliest dirty
+-- day's start (transitions_of's since). Parameters: none (days are days in the configured time
+-- zone).
 CREATE OR REPLACE TEMP TABLE dirty_days AS
 SELECT DISTINCT campaign_id, day
 FROM daily_dirty
@@ -26,12 +27,7 @@ DELETE FROM daily_state
 WHERE (campaign_id, day) IN (SELECT campaign_id, day FROM dirty_days);
 
 INSERT INTO daily_state BY NAME
-SELECT *
-FROM day_counts(
-    'dirty_ends',
-    since := getvariable('daily_since'),
-    campaigns := getvariable('daily_campaigns')
-)
+SELECT * FROM day_rows('dirty_ends')
 ORDER BY campaign_id, day;
 
 DELETE FROM daily_moves

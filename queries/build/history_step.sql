@@ -12,7 +12,8 @@
 --   valid_to, first_pos, last_pos, n_rows), then the open intervals of the batch's campaigns are
 --   brought up to date with it: intervals that end go to history_closed, new open ones to
 --   history_open; the milestones of its contacts are merged in (and the hours they were reached
---   in, reach_hours), its snapshots' funnel ever is counted into snapshot_reached, and its snapshots' campaign days are marked in daily_dirty.
+--   in, reach_hours), its snapshots' funnel ever and state counts are counted into snapshot_reached and
+--   snapshot_states, and its snapshots' campaign days are marked in daily_dirty.
 --
 -- History is kept on states, not on raw text: an interval changes only when the state (the
 -- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
@@ -301,10 +302,15 @@ WHEN MATCHED AND (
     first_read_at = least(m.first_read_at, b.first_read_at)
 WHEN NOT MATCHED THEN INSERT BY NAME;
 
--- The funnel ever at each of the batch's snapshots (after the milestones above): the batch's
--- intervals cover them all (the open intervals it started from and the ones it made).
+-- The funnel ever and the state counts at each of the batch's snapshots (after the milestones
+-- above): the batch's intervals cover them all (the open intervals it started from and the ones
+-- it made), and every interval that begins or ends at one of them.
 INSERT INTO snapshot_reached
 SELECT * FROM reached_of('batch_intervals', snaps := 'batch_seq')
+ORDER BY campaign_id, snapshot_time;
+
+INSERT INTO snapshot_states
+SELECT * FROM states_of('batch_intervals', snaps := 'batch_seq')
 ORDER BY campaign_id, snapshot_time;
 
 -- The campaign days of the batch's snapshots: their daily rows are redone (daily_step.sql).

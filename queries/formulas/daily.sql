@@ -4,10 +4,10 @@
 -- counts and funnel of campaign_daily. Grain of both: campaign_id, day.
 -- Parameters: as listed per macro.
 --
--- The build stores day_counts of the configured time zone's days in the table daily_state
+-- day_rows(ends) gives the rows of day_counts(ends) from the counts the build keeps per snapshot.
+-- The build stores them for the configured time zone's days in the table daily_state
 -- (queries/build/daily_step.sql redoes the days that got new snapshots); the macro and view
--- campaign_daily (views/campaign_daily.sql) read that table, or compute another zone's days
--- with these formulas.
+-- campaign_daily (views/campaign_daily.sql) read that table, or another zone's day_rows.
 -- depends: formulas/params.sql
 CREATE OR REPLACE MACRO day_ends(tz := NULL) AS TABLE
 SELECT
@@ -22,12 +22,12 @@ GROUP BY ALL;
 COMMENT ON MACRO TABLE day_ends IS 'day_ends(tz := configured): per campaign and local day with a complete snapshot, the last complete snapshot of the day.';
 
 -- day_counts(ends, since, enabled): the counts of campaign_daily for the rows of the table named
--- `ends` (columns of day_ends). since (optional): an instant no snapshot of `ends` is earlier
--- than; the intervals that closed at or before it cannot count and are not read (the build
--- passes the start of the earliest day it redoes). campaigns (optional, a list): only their
--- history is read (the rows of `ends` must be of those campaigns). enabled := false reads
--- nothing: each table is cut by it before the joins, so that a call whose `enabled` is only known
--- when the query runs (campaign_daily's, a subquery on the settings) costs nothing either.
+-- `ends` (columns of day_ends), from the history: the formula that day_rows and the stored
+-- daily_state must equal (the tests compare them). since (optional): an instant no snapshot of
+-- `ends` is earlier than; the intervals that closed at or before it cannot count and are not
+-- read. campaigns (optional, a list): only their history is read (the rows of `ends` must be of
+-- those campaigns). enabled := false reads nothing: each table is cut by it before the joins,
+-- so that a call whose `enabled` is only known when the query runs costs nothing either.
 CREATE OR REPLACE MACRO day_counts(ends, since := NULL, campaigns := NULL, enabled := true) AS TABLE
 WITH h AS (
     SELECT campaign_id, contact_id, state, valid_from, valid_to
@@ -77,3 +77,38 @@ WHERE enabled
 GROUP BY d.campaign_id, d.day, d.snapshot_id, d.snapshot_time;
 
 COMMENT ON MACRO TABLE day_counts IS 'day_counts(ends, since := NULL): end-of-day state counts and funnel for the campaign days of the named table (columns of day_ends).';
+
+-- day_rows(ends): the same rows as day_counts(ends), read from the counts the build keeps per
+-- snapshot (snapshot_states: contacts and each state; snapshot_reached: the funnel ever) instead
+-- of from the history: a day's row is its last snapshot's. The build's daily step stores them
+-- (daily_state), and campaign_daily computes another zone's days with it.
+CREATE OR REPLACE MACRO day_rows(ends) AS TABLE
+SELECT
+    d.campaign_id,
+    d.day,
+    d.snapshot_id,
+    d.snapshot_time,
+    st.contacts,
+    st.initial,
+    st.in_progress,
+    st.retry_scheduled,
+    st.sent,
+    st.delivered,
+    st.read,
+    st.delivery_failed,
+    st.sending_failed,
+    st.error,
+    st.invalid_record,
+    st.removed,
+    st.canceled_by_admin,
+    st.other,
+    r.reached_sent,
+    r.reached_delivered,
+    r.reached_read,
+    coalesce(g.legacy_rows, 0) AS legacy_mapped
+FROM query_table(ends) AS d
+JOIN snapshot_states AS st ON st.snapshot_id = d.snapshot_id
+JOIN snapshot_reached AS r ON r.snapshot_id = d.snapshot_id
+LEFT JOIN snapshot_log AS g ON g.snapshot_id = d.snapshot_id;
+
+COMMENT ON MACRO TABLE day_rows IS 'day_rows(ends): day_counts(ends) from the counts kept per snapshot (snapshot_states, snapshot_reached): each row of the named table of day ends with its snapshot''s counts.';

@@ -1,5 +1,6 @@
--- reached: reached_of(intervals, snaps), the funnel ever at each complete snapshot; and
--- reach_hours_of(), when contacts first reached each stage, by hour of the campaign's life.
+-- reached: reached_of(intervals, snaps), the funnel ever at each complete snapshot;
+-- states_of(intervals, snaps), its state counts; and reach_hours_of(), when contacts first
+-- reached each stage, by hour of the campaign's life.
 -- One row = one snapshot of `snaps`. Grain: snapshot_id.
 -- Parameters: intervals (the name of a table or view of intervals with the columns campaign_id,
 -- contact_id, valid_from, valid_to of state_history, holding every interval that covers a
@@ -84,6 +85,105 @@ ASOF LEFT JOIN running AS r
     ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
 
 COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts that reached Sent, Delivered and Read up to then (funnel ever), from the named table of intervals (snapshot_reached = reached_of(''state_history'')).';
+
+-- states_of(intervals, snaps := NULL): per complete snapshot (of `snaps`, as reached_of), its
+-- contacts in each state and how many of its contacts' intervals start or end at it.
+-- One row = one snapshot. Grain: snapshot_id. Parameters: as reached_of (`intervals` also needs
+-- the column state).
+--
+-- contacts and initial .. other: the contacts the snapshot lists, and in each state (exclusive:
+-- they sum to contacts), as day_counts counts them at a day's last snapshot. changed: intervals
+-- that begin or end at the snapshot (a contact that appeared, changed state or vanished; 0: it
+-- showed nothing new), so that a campaign's last change up to a time is the last snapshot with
+-- changed > 0 (campaign_lifecycle). Counted as reached_of does: each interval adds 1 to its state
+-- at valid_from and takes it back at valid_to, and these steps are summed up to each snapshot.
+--
+-- The build keeps the table snapshot_states equal to states_of('state_history') (each history
+-- step counts its snapshots from its own intervals); the daily rows (day_rows in
+-- formulas/daily.sql) and campaign_lifecycle read it.
+CREATE OR REPLACE MACRO states_of(intervals, snaps := NULL) AS TABLE
+WITH s AS (
+    SELECT campaign_id, snapshot_id, snapshot_time
+    FROM snapshot_log
+    WHERE complete AND snaps IS NULL
+    UNION ALL
+    SELECT campaign_id, snapshot_id, snapshot_time
+    FROM query_table(coalesce(snaps, 'snapshot_log'))
+    WHERE snaps IS NOT NULL
+),
+steps AS (
+    SELECT campaign_id, valid_from AS t, state, 1 AS d FROM query_table(intervals)
+    UNION ALL
+    SELECT campaign_id, valid_to, state, -1 FROM query_table(intervals) WHERE valid_to IS NOT NULL
+),
+per_time AS (
+    SELECT
+        campaign_id,
+        t,
+        count(*) AS changed,
+        sum(d) AS d_contacts,
+        sum(d) FILTER (WHERE state = 'initial') AS d_initial,
+        sum(d) FILTER (WHERE state = 'in_progress') AS d_in_progress,
+        sum(d) FILTER (WHERE state = 'retry_scheduled') AS d_retry_scheduled,
+        sum(d) FILTER (WHERE state = 'sent') AS d_sent,
+        sum(d) FILTER (WHERE state = 'delivered') AS d_delivered,
+        sum(d) FILTER (WHERE state = 'read') AS d_read,
+        sum(d) FILTER (WHERE state = 'delivery_failed') AS d_delivery_failed,
+        sum(d) FILTER (WHERE state = 'sending_failed') AS d_sending_failed,
+        sum(d) FILTER (WHERE state = 'error') AS d_error,
+        sum(d) FILTER (WHERE state = 'invalid_record') AS d_invalid_record,
+        sum(d) FILTER (WHERE state = 'removed') AS d_removed,
+        sum(d) FILTER (WHERE state = 'canceled_by_admin') AS d_canceled_by_admin,
+        sum(d) FILTER (WHERE state = 'other') AS d_other
+    FROM steps
+    GROUP BY campaign_id, t
+),
+running AS (
+    SELECT
+        campaign_id,
+        t,
+        changed,
+        sum(d_contacts) OVER w AS contacts,
+        sum(d_initial) OVER w AS initial,
+        sum(d_in_progress) OVER w AS in_progress,
+        sum(d_retry_scheduled) OVER w AS retry_scheduled,
+        sum(d_sent) OVER w AS sent,
+        sum(d_delivered) OVER w AS delivered,
+        sum(d_read) OVER w AS read,
+        sum(d_delivery_failed) OVER w AS delivery_failed,
+        sum(d_sending_failed) OVER w AS sending_failed,
+        sum(d_error) OVER w AS error,
+        sum(d_invalid_record) OVER w AS invalid_record,
+        sum(d_removed) OVER w AS removed,
+        sum(d_canceled_by_admin) OVER w AS canceled_by_admin,
+        sum(d_other) OVER w AS other
+    FROM per_time
+    WINDOW w AS (PARTITION BY campaign_id ORDER BY t)
+)
+SELECT
+    s.campaign_id,
+    s.snapshot_id,
+    s.snapshot_time,
+    CAST(coalesce(r.contacts, 0) AS BIGINT) AS contacts,
+    CAST(coalesce(r.initial, 0) AS BIGINT) AS initial,
+    CAST(coalesce(r.in_progress, 0) AS BIGINT) AS in_progress,
+    CAST(coalesce(r.retry_scheduled, 0) AS BIGINT) AS retry_scheduled,
+    CAST(coalesce(r.sent, 0) AS BIGINT) AS sent,
+    CAST(coalesce(r.delivered, 0) AS BIGINT) AS delivered,
+    CAST(coalesce(r.read, 0) AS BIGINT) AS read,
+    CAST(coalesce(r.delivery_failed, 0) AS BIGINT) AS delivery_failed,
+    CAST(coalesce(r.sending_failed, 0) AS BIGINT) AS sending_failed,
+    CAST(coalesce(r.error, 0) AS BIGINT) AS error,
+    CAST(coalesce(r.invalid_record, 0) AS BIGINT) AS invalid_record,
+    CAST(coalesce(r.removed, 0) AS BIGINT) AS removed,
+    CAST(coalesce(r.canceled_by_admin, 0) AS BIGINT) AS canceled_by_admin,
+    CAST(coalesce(r.other, 0) AS BIGINT) AS other,
+    CAST(CASE WHEN r.t = s.snapshot_time THEN r.changed ELSE 0 END AS BIGINT) AS changed
+FROM s
+ASOF LEFT JOIN running AS r
+    ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
+
+COMMENT ON MACRO TABLE states_of IS 'states_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts in each state and the intervals that begin or end at it (changed), from the named table of intervals (snapshot_states = states_of(''state_history'')).';
 
 -- reach_hours_of(): per campaign, funnel stage and whole hour since the campaign's first
 -- complete snapshot, the contacts that first reached the stage in that hour (milestones).

@@ -94,6 +94,7 @@ COMMENT ON TABLE history_open IS 'Compact state history, open intervals (valid_t
 --   daily_moves    one row per campaign, local day and move: the rows of state_transitions
 --   daily_dirty    (campaign, day) pairs whose daily rows the build must redo (empty after it)
 --   snapshot_reached  one row per complete snapshot: its funnel ever (what campaign_age reads)
+--   snapshot_states   one row per complete snapshot: its state counts, and its changes
 --   reach_hours    one row per campaign, stage and hour of its life: contacts first reaching it
 CREATE TABLE IF NOT EXISTS milestones (
     campaign_id VARCHAR NOT NULL,
@@ -150,6 +151,28 @@ CREATE TABLE IF NOT EXISTS snapshot_reached (
     reached_read BIGINT NOT NULL
 );
 COMMENT ON TABLE snapshot_reached IS 'Per complete snapshot, its contacts that reached Sent, Delivered and Read up to then (funnel ever; kept by the build, equal to reached_of(''state_history''); read it through the view campaign_age).';
+
+CREATE TABLE IF NOT EXISTS snapshot_states (
+    campaign_id VARCHAR NOT NULL,
+    snapshot_id VARCHAR NOT NULL,
+    snapshot_time TIMESTAMPTZ NOT NULL,
+    contacts BIGINT NOT NULL,
+    initial BIGINT NOT NULL,
+    in_progress BIGINT NOT NULL,
+    retry_scheduled BIGINT NOT NULL,
+    sent BIGINT NOT NULL,
+    delivered BIGINT NOT NULL,
+    read BIGINT NOT NULL,
+    delivery_failed BIGINT NOT NULL,
+    sending_failed BIGINT NOT NULL,
+    error BIGINT NOT NULL,
+    invalid_record BIGINT NOT NULL,
+    removed BIGINT NOT NULL,
+    canceled_by_admin BIGINT NOT NULL,
+    other BIGINT NOT NULL,
+    changed BIGINT NOT NULL
+);
+COMMENT ON TABLE snapshot_states IS 'Per complete snapshot, its contacts in each state (initial .. other, summing to contacts) and the intervals that begin or end at it (changed; kept by the build, equal to states_of(''state_history''); the daily rows and campaign_lifecycle read it).';
 
 CREATE TABLE IF NOT EXISTS reach_hours (
     campaign_id VARCHAR NOT NULL,

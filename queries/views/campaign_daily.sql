@@ -11,9 +11,9 @@
 -- funnel.sql); rates are NULL on a zero denominator. *_change = this day's value minus the previous row's, i.e. the state at the end
 -- of the day before (previous_day says which day that was; NULL on the campaign's first day).
 -- The view campaign_daily (no parentheses) uses the configured time zone. The build stores the
--- counts of that zone's days in the table daily_state (day_counts over the days it redoes);
--- another zone's are computed from the history on each call (day_ends, then day_counts, the
--- formulas in formulas/daily.sql).
+-- counts of that zone's days in the table daily_state (over the days it redoes); another zone's
+-- are read on each call from the counts the build keeps per snapshot (day_ends, then day_rows,
+-- in formulas/daily.sql: a day's counts are its last snapshot's).
 -- campaign_name (last column) is the name from the table campaigns, NULL when unknown.
 -- depends: formulas/daily.sql, views/defaults.sql
 CREATE OR REPLACE MACRO campaign_daily(tz := NULL) AS TABLE
@@ -24,7 +24,7 @@ counts AS (
     -- in the configured time zone the build has stored them; in another, compute them
     SELECT * FROM daily_state WHERE stored_zone(tz)
     UNION ALL BY NAME
-    SELECT * FROM day_counts('ends', enabled := NOT stored_zone(tz))
+    SELECT * FROM day_rows('ends') WHERE NOT stored_zone(tz)
 )
 SELECT
     campaign_id,

@@ -23,7 +23,7 @@
 --             since its last snapshot when they are more than stale_after_hours.
 -- final = canceled or finished: its last numbers are its final numbers, counted in the day's
 -- totals for ever after (report_campaigns, report_totals).
--- depends: formulas/params.sql, formulas/state_history.sql, views/defaults.sql
+-- depends: formulas/params.sql, views/defaults.sql
 CREATE OR REPLACE MACRO campaign_lifecycle(
     day := NULL, tz := NULL, finished_after_hours := NULL, stale_after_hours := NULL
 ) AS TABLE
@@ -59,30 +59,22 @@ snaps AS (
     GROUP BY s.campaign_id
 ),
 changes AS (
-    -- the last change of any contact's state: an interval starting, or one ending (vanished)
-    SELECT
-        h.campaign_id,
-        greatest(
-            max(h.valid_from),
-            coalesce(max(h.valid_to) FILTER (WHERE h.valid_to < p.d_end), max(h.valid_from))
-        ) AS last_change
-    FROM state_history AS h, p
-    WHERE h.valid_from < p.d_end
-    GROUP BY h.campaign_id
+    -- the last change of any contact's state (an interval starting, or one ending: a contact
+    -- that vanished): the last snapshot before the day's end at which one did (snapshot_states)
+    SELECT st.campaign_id, max(st.snapshot_time) AS last_change
+    FROM snapshot_states AS st, p
+    WHERE st.snapshot_time < p.d_end AND st.changed > 0
+    GROUP BY st.campaign_id
 ),
 last_counts AS (
     -- the states of the contacts listed in the campaign's last snapshot before the day's end
     SELECT
-        h.campaign_id,
-        count(*) FILTER (WHERE h.state = 'canceled_by_admin') AS canceled_by_admin,
-        count(*) FILTER (WHERE h.state IN ('initial', 'in_progress', 'retry_scheduled'))
-            AS open_contacts
-    FROM state_history AS h
+        st.campaign_id,
+        st.canceled_by_admin,
+        st.initial + st.in_progress + st.retry_scheduled AS open_contacts
+    FROM snapshot_states AS st
     JOIN snaps AS s
-        ON s.campaign_id = h.campaign_id
-        AND h.valid_from <= s.last_snapshot_time
-        AND (h.valid_to IS NULL OR h.valid_to > s.last_snapshot_time)
-    GROUP BY h.campaign_id
+        ON s.campaign_id = st.campaign_id AND st.snapshot_time = s.last_snapshot_time
 ),
 judged AS (
     SELECT

@@ -75,3 +75,68 @@ def test_the_hours_each_stage_was_first_reached_by_hand(tiny: Config) -> None:
         ("A", "sent", 2, 1),
         ("A", "sent", 26, 1),
     ]
+
+
+STATES = (
+    "initial", "in_progress", "retry_scheduled", "sent", "delivered", "read", "delivery_failed",
+    "sending_failed", "error", "invalid_record", "removed", "canceled_by_admin", "other",
+)  # fmt: skip
+
+
+def test_the_state_counts_and_changes_at_each_snapshot_by_hand(tiny: Config) -> None:
+    rows = query(
+        tiny,
+        f"SELECT campaign_id, snapshot_time, contacts, {', '.join(STATES)}, changed "
+        "FROM snapshot_states",
+    )
+    got = {
+        (r[0], r[1]): (r[2], {s: n for s, n in zip(STATES, r[3:16], strict=True) if n}, r[16])
+        for r in rows
+    }
+    assert got == {
+        # S1: every contact appears (7 intervals begin); a3's legacy value is Sent, a4's FOO other
+        ("A", utc(S1)): (7, {"initial": 2, "in_progress": 1, "sent": 2, "read": 1, "other": 1}, 7),
+        # S2: a1, a2, a3 and a6 change state (an interval ends and one begins: 2 each)
+        ("A", utc(S2)): (
+            7,
+            {
+                "initial": 1,
+                "in_progress": 1,
+                "sent": 1,
+                "delivered": 2,
+                "delivery_failed": 1,
+                "other": 1,
+            },
+            8,
+        ),  # fmt: skip
+        # S3: a1, a4, a8 change (2 each), a6 vanishes (1), a7 appears (1); a2's repeated row was
+        # quarantined at ingest
+        ("A", utc(S3)): (
+            7,
+            {
+                "in_progress": 1,
+                "sent": 1,
+                "delivered": 1,
+                "read": 1,
+                "delivery_failed": 1,
+                "sending_failed": 1,
+                "removed": 1,
+            },
+            8,
+        ),  # fmt: skip
+        # S4: a3 Read, a5 Retry scheduled
+        ("A", utc(S4)): (
+            7,
+            {
+                "retry_scheduled": 1,
+                "sent": 1,
+                "read": 2,
+                "delivery_failed": 1,
+                "sending_failed": 1,
+                "removed": 1,
+            },
+            4,
+        ),  # fmt: skip
+        ("B", utc(B1)): (0, {}, 0),
+        ("C", utc(C1)): (2, {"initial": 1, "invalid_record": 1}, 2),
+    }

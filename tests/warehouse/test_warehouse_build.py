@@ -105,14 +105,16 @@ STORED_FORMULAS = {
     "daily_state": "SELECT * FROM (WITH ends AS (FROM day_ends()) SELECT * FROM day_counts('ends'))",
     "daily_moves": "SELECT * FROM transitions_of()",
     "snapshot_reached": "SELECT * FROM reached_of('state_history')",
+    "snapshot_states": "SELECT * FROM states_of('state_history')",
     "reach_hours": "SELECT * FROM reach_hours_of()",
 }
 
 
 def stored_differences(config: Config) -> dict[str, tuple[int, int]]:
     """Each table the build keeps up to date step by step (milestones, daily_state,
-    daily_moves, snapshot_reached, reach_hours) against its formula computed afresh over the whole history:
-    rows only in the table, rows only in the formula. All zero when they agree."""
+    daily_moves, snapshot_reached, snapshot_states, reach_hours) against its formula computed
+    afresh over the whole history: rows only in the table, rows only in the formula. All zero
+    when they agree."""
     con = connect(Path(config.data_dir) / WAREHOUSE_DIR / ANALYST_FILE, read_only=True)
     out = {}
     try:

@@ -70,7 +70,13 @@ def test_an_edited_formula_rebuilds_in_full_and_its_numbers_show(
     config = built_at_s1(tmp_path)
     assert daily_of_a(config) == [(date(2026, 10, 24), 7, 2, 3, 3)]
     copy = copy_queries(tmp_path, monkeypatch)
-    # day_counts now counts each Sent contact twice
+    # the per-snapshot counts (and day_counts, the formula daily_state must equal) now count
+    # each Sent contact twice
+    edit(
+        copy / "formulas" / "reached.sql",
+        "sum(d) FILTER (WHERE state = 'sent') AS d_sent,",
+        "2 * sum(d) FILTER (WHERE state = 'sent') AS d_sent,",
+    )
     edit(
         copy / "formulas" / "daily.sql",
         "count(*) FILTER (WHERE h.state = 'sent') AS sent,",
@@ -78,7 +84,10 @@ def test_an_edited_formula_rebuilds_in_full_and_its_numbers_show(
     )
     result, said = build_saying(config)
     assert result.full
-    assert said == ["Full rebuild: queries/formulas/daily.sql changed since the last build"]
+    assert said == [
+        "Full rebuild: queries/formulas/daily.sql and queries/formulas/reached.sql changed "
+        "since the last build"
+    ]
     # the stored daily_state has the edited formula's numbers: sent 2 * 2, the rest as before
     assert daily_of_a(config) == [(date(2026, 10, 24), 7, 4, 3, 3)]
     assert stored_differences(config) == NO_STORED_DIFFERENCES

@@ -184,10 +184,11 @@ def test_the_stored_formulas_are_not_in_the_views() -> None:
     called = (
         "milestones_of(",
         "day_ends(",
-        "day_counts(",
+        "day_rows(",
         "transitions_of(",
         "local_day(",
         "reached_of(",
+        "states_of(",
     )
     formulas = " ".join(p.read_text() for p in folder_files(root, ("formulas",)))
     others = " ".join(p.read_text() for p in folder_files(root, ("views", "report")))
