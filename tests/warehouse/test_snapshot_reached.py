@@ -108,7 +108,7 @@ def test_the_state_counts_and_changes_at_each_snapshot_by_hand(tiny: Config) -> 
                 "other": 1,
             },
             8,
-        ),  # fmt: skip
+        ),
         # S3: a1, a4, a8 change (2 each), a6 vanishes (1), a7 appears (1); a2's repeated row was
         # quarantined at ingest
         ("A", utc(S3)): (
@@ -123,7 +123,7 @@ def test_the_state_counts_and_changes_at_each_snapshot_by_hand(tiny: Config) -> 
                 "removed": 1,
             },
             8,
-        ),  # fmt: skip
+        ),
         # S4: a3 Read, a5 Retry scheduled
         ("A", utc(S4)): (
             7,
@@ -136,7 +136,7 @@ def test_the_state_counts_and_changes_at_each_snapshot_by_hand(tiny: Config) -> 
                 "removed": 1,
             },
             4,
-        ),  # fmt: skip
+        ),
         ("B", utc(B1)): (0, {}, 0),
         ("C", utc(C1)): (2, {"initial": 1, "invalid_record": 1}, 2),
     }
