@@ -249,24 +249,24 @@ moved AS (
     FROM batch_milestones AS b
     LEFT JOIN milestones AS o ON o.campaign_id = b.campaign_id AND o.contact_id = b.contact_id
 ),
+stages AS (
+    -- per contact and stage, its old and new time (either may be NULL)
+    SELECT
+        m.campaign_id,
+        k.stage,
+        CASE k.stage WHEN 'sent' THEN m.old_sent WHEN 'delivered' THEN m.old_delivered
+            ELSE m.old_read END AS old_at,
+        CASE k.stage WHEN 'sent' THEN m.new_sent WHEN 'delivered' THEN m.new_delivered
+            ELSE m.new_read END AS new_at
+    FROM moved AS m
+    CROSS JOIN (VALUES ('sent'), ('delivered'), ('read')) AS k(stage)
+),
 deltas AS (
-    SELECT campaign_id, 'sent' AS stage, new_sent AS reached_at, 1 AS d
-    FROM moved WHERE new_sent IS DISTINCT FROM old_sent AND new_sent IS NOT NULL
+    SELECT campaign_id, stage, new_at AS reached_at, 1 AS d
+    FROM stages WHERE new_at IS DISTINCT FROM old_at AND new_at IS NOT NULL
     UNION ALL
-    SELECT campaign_id, 'sent', old_sent, -1
-    FROM moved WHERE new_sent IS DISTINCT FROM old_sent AND old_sent IS NOT NULL
-    UNION ALL
-    SELECT campaign_id, 'delivered', new_delivered, 1
-    FROM moved WHERE new_delivered IS DISTINCT FROM old_delivered AND new_delivered IS NOT NULL
-    UNION ALL
-    SELECT campaign_id, 'delivered', old_delivered, -1
-    FROM moved WHERE new_delivered IS DISTINCT FROM old_delivered AND old_delivered IS NOT NULL
-    UNION ALL
-    SELECT campaign_id, 'read', new_read, 1
-    FROM moved WHERE new_read IS DISTINCT FROM old_read AND new_read IS NOT NULL
-    UNION ALL
-    SELECT campaign_id, 'read', old_read, -1
-    FROM moved WHERE new_read IS DISTINCT FROM old_read AND old_read IS NOT NULL
+    SELECT campaign_id, stage, old_at, -1
+    FROM stages WHERE new_at IS DISTINCT FROM old_at AND old_at IS NOT NULL
 )
 SELECT
     d.campaign_id,

@@ -18,15 +18,21 @@
 -- step (build/history_step.sql) counts its snapshots from its own intervals (the open intervals
 -- it started from and the ones it made), which cover them all; campaign_age reads that table.
 -- depends: formulas/params.sql
+-- counted_snapshots(snaps): the snapshots reached_of and states_of count: the rows (campaign_id,
+-- snapshot_id, snapshot_time) of the table named snaps, or with snaps NULL every complete
+-- snapshot of snapshot_log.
+CREATE OR REPLACE MACRO counted_snapshots(snaps) AS TABLE
+SELECT campaign_id, snapshot_id, snapshot_time
+FROM snapshot_log
+WHERE complete AND snaps IS NULL
+UNION ALL
+SELECT campaign_id, snapshot_id, snapshot_time
+FROM query_table(coalesce(snaps, 'snapshot_log'))
+WHERE snaps IS NOT NULL;
+
 CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL) AS TABLE
 WITH s AS (
-    SELECT campaign_id, snapshot_id, snapshot_time
-    FROM snapshot_log
-    WHERE complete AND snaps IS NULL
-    UNION ALL
-    SELECT campaign_id, snapshot_id, snapshot_time
-    FROM query_table(coalesce(snaps, 'snapshot_log'))
-    WHERE snaps IS NOT NULL
+    SELECT * FROM counted_snapshots(snaps)
 ),
 spans AS (
     -- each interval with the time its contact counts at each stage from (NULL: never; greatest
@@ -103,13 +109,7 @@ COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per 
 -- formulas/daily.sql) and campaign_lifecycle read it.
 CREATE OR REPLACE MACRO states_of(intervals, snaps := NULL) AS TABLE
 WITH s AS (
-    SELECT campaign_id, snapshot_id, snapshot_time
-    FROM snapshot_log
-    WHERE complete AND snaps IS NULL
-    UNION ALL
-    SELECT campaign_id, snapshot_id, snapshot_time
-    FROM query_table(coalesce(snaps, 'snapshot_log'))
-    WHERE snaps IS NOT NULL
+    SELECT * FROM counted_snapshots(snaps)
 ),
 steps AS (
     SELECT campaign_id, valid_from AS t, state, 1 AS d FROM query_table(intervals)
