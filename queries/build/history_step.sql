@@ -12,8 +12,9 @@
 --   valid_to, first_pos, last_pos, n_rows), then the open intervals of the batch's campaigns are
 --   brought up to date with it: intervals that end go to history_closed, new open ones to
 --   history_open; the milestones of its contacts are merged in (and the hours they were reached
---   in, reach_hours), its snapshots' funnel ever and state counts are counted into snapshot_reached and
---   snapshot_states, and its snapshots' campaign days are marked in daily_dirty.
+--   in, reach_hours), its snapshots' funnel ever and state counts are counted into
+--   snapshot_reached and snapshot_states, and its snapshots' campaign days are marked in
+--   daily_dirty.
 --
 -- History is kept on states, not on raw text: an interval changes only when the state (the
 -- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
@@ -271,7 +272,7 @@ deltas AS (
 SELECT
     d.campaign_id,
     d.stage,
-    CAST(floor(seconds_between(s.first_time, d.reached_at) / 3600) AS BIGINT) AS hour,
+    life_hour(s.first_time, d.reached_at) AS hour,
     sum(d.d) AS contacts
 FROM deltas AS d
 JOIN starts AS s ON s.campaign_id = d.campaign_id

@@ -193,6 +193,11 @@ COMMENT ON MACRO TABLE states_of IS 'states_of(intervals, snaps := NULL): per co
 -- The build keeps the table reach_hours equal to it: each history step moves the contacts whose
 -- milestones it changes from their old hour to their new one (build/history_step.sql); the
 -- attention list's comparison with peers at the same age (views/attention_rates.sql) reads it.
+-- life_hour(start, t): the whole hour of a campaign's life that instant t falls in, counted from
+-- its start (0 for the first hour): reach_hours_of and the history step's updates share it.
+CREATE OR REPLACE MACRO life_hour(start, t) AS
+    CAST(floor(seconds_between(start, t) / 3600) AS BIGINT);
+
 CREATE OR REPLACE MACRO reach_hours_of() AS TABLE
 WITH starts AS (
     SELECT campaign_id, min(snapshot_time) AS first_time
@@ -203,7 +208,7 @@ WITH starts AS (
 SELECT
     campaign_id,
     stage,
-    CAST(floor(seconds_between(first_time, reached_at) / 3600) AS BIGINT) AS hour,
+    life_hour(first_time, reached_at) AS hour,
     count(*) AS contacts
 FROM (
     UNPIVOT (
