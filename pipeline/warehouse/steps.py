@@ -54,6 +54,7 @@ TEMP_TABLES = (
     "batch_raw_groups",
     "batch_groups",
     "batch_intervals",
+    "batch_changed",
     "batch_new",
     "batch_milestones",
     "batch_hours",

@@ -12,9 +12,9 @@
 --   valid_to, first_pos, last_pos, n_rows), then the open intervals of the batch's campaigns are
 --   brought up to date with it: intervals that end go to history_closed, new open ones to
 --   history_open; the milestones of its contacts are merged in (and the hours they were reached
---   in, reach_hours), its snapshots' funnel ever and state counts are counted into
---   snapshot_reached and snapshot_states, and its snapshots' campaign days are marked in
---   daily_dirty.
+--   in, reach_hours), its snapshots' funnel ever and state counts are counted on from the
+--   stored ones into snapshot_reached and snapshot_states, and its snapshots' campaign days are
+--   marked in daily_dirty.
 --
 -- History is kept on states, not on raw text: an interval changes only when the state (the
 -- catalog code) changes. A change of raw text inside one state (letter case, spaces, CALLING /
@@ -304,14 +304,21 @@ WHEN MATCHED AND (
 WHEN NOT MATCHED THEN INSERT BY NAME;
 
 -- The funnel ever and the state counts at each of the batch's snapshots (after the milestones
--- above): the batch's intervals cover them all (the open intervals it started from and the ones
--- it made), and every interval that begins or ends at one of them.
+-- above): each campaign's counts at its last counted snapshot (the one its open intervals
+-- cover), plus the steps after it of the intervals that begin or end in the batch. An open
+-- interval that goes on unchanged steps nothing after it: its contact's milestones are all
+-- earlier (a milestone that changes here begins an interval here).
+CREATE OR REPLACE TEMP TABLE batch_changed AS
+SELECT campaign_id, contact_id, state, valid_from, valid_to
+FROM batch_intervals
+WHERE first_pos > 0 OR valid_to IS NOT NULL;
+
 INSERT INTO snapshot_reached
-SELECT * FROM reached_of('batch_intervals', snaps := 'batch_seq')
+SELECT * FROM reached_of('batch_changed', snaps := 'batch_seq', base := 'snapshot_reached')
 ORDER BY campaign_id, snapshot_time;
 
 INSERT INTO snapshot_states
-SELECT * FROM states_of('batch_intervals', snaps := 'batch_seq')
+SELECT * FROM states_of('batch_changed', snaps := 'batch_seq', base := 'snapshot_states')
 ORDER BY campaign_id, snapshot_time;
 
 -- The campaign days of the batch's snapshots: their daily rows are redone (daily_step.sql).

@@ -5,7 +5,8 @@
 -- Parameters: intervals (the name of a table or view of intervals with the columns campaign_id,
 -- contact_id, valid_from, valid_to of state_history, holding every interval that covers a
 -- snapshot of `snaps`), snaps (the name of a table of complete snapshots: campaign_id,
--- snapshot_id, snapshot_time; default NULL: every complete snapshot of snapshot_log).
+-- snapshot_id, snapshot_time; default NULL: every complete snapshot of snapshot_log), base
+-- (default NULL; see below).
 --
 -- reached_sent, reached_delivered, reached_read: the contacts listed in the snapshot, each at the
 -- furthest stage it reached up to then (milestones), exactly as funnel(as_of := snapshot_time)
@@ -14,9 +15,14 @@
 -- valid_to, and these steps are summed up to each snapshot time. A snapshot's counts depend on
 -- the history up to it alone, so they never change once it is counted.
 --
--- The build keeps the table snapshot_reached equal to reached_of('state_history'): each history
--- step (build/history_step.sql) counts its snapshots from its own intervals (the open intervals
--- it started from and the ones it made), which cover them all; campaign_age reads that table.
+-- base: the name of a table of counts already made (the stored snapshot_reached): each
+-- campaign's counts then start from its latest row there, and only the steps after that row's
+-- time are summed, so `intervals` need only hold the intervals that step after it. The build
+-- keeps the table snapshot_reached equal to reached_of('state_history'): each history step
+-- (build/history_step.sql) counts its snapshots from the stored counts of its campaigns' last
+-- snapshot and the intervals it begins or ends (base := 'snapshot_reached'); an open interval
+-- that goes on unchanged steps nothing after that snapshot (its contact's milestones are all
+-- earlier). campaign_age reads that table.
 -- depends: formulas/params.sql
 -- counted_snapshots(snaps): the snapshots reached_of and states_of count: the rows (campaign_id,
 -- snapshot_id, snapshot_time) of the table named snaps, or with snaps NULL every complete
@@ -30,9 +36,21 @@ SELECT campaign_id, snapshot_id, snapshot_time
 FROM query_table(coalesce(snaps, 'snapshot_log'))
 WHERE snaps IS NOT NULL;
 
-CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL) AS TABLE
+CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL, base := NULL) AS TABLE
 WITH s AS (
     SELECT * FROM counted_snapshots(snaps)
+),
+b AS (
+    -- with a base: each campaign's latest counts there (none: the campaign starts from zero)
+    SELECT
+        campaign_id,
+        max(snapshot_time) AS since,
+        arg_max(reached_sent, snapshot_time) AS b_sent,
+        arg_max(reached_delivered, snapshot_time) AS b_delivered,
+        arg_max(reached_read, snapshot_time) AS b_read
+    FROM query_table(coalesce(base, 'snapshot_reached'))
+    WHERE base IS NOT NULL AND campaign_id IN (SELECT campaign_id FROM s)
+    GROUP BY campaign_id
 ),
 spans AS (
     -- each interval with the time its contact counts at each stage from (NULL: never; greatest
@@ -76,6 +94,9 @@ running AS (
         sum(sum(d_delivered)) OVER w AS reached_delivered,
         sum(sum(d_read)) OVER w AS reached_read
     FROM steps
+    WHERE NOT EXISTS (
+        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.since
+    )
     GROUP BY campaign_id, t
     WINDOW w AS (PARTITION BY campaign_id ORDER BY t)
 )
@@ -83,14 +104,16 @@ SELECT
     s.campaign_id,
     s.snapshot_id,
     s.snapshot_time,
-    CAST(coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
-    CAST(coalesce(r.reached_delivered, 0) AS BIGINT) AS reached_delivered,
-    CAST(coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
+    CAST(coalesce(b.b_sent, 0) + coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
+    CAST(coalesce(b.b_delivered, 0) + coalesce(r.reached_delivered, 0) AS BIGINT)
+        AS reached_delivered,
+    CAST(coalesce(b.b_read, 0) + coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
 FROM s
+LEFT JOIN b ON b.campaign_id = s.campaign_id
 ASOF LEFT JOIN running AS r
     ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
 
-COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts that reached Sent, Delivered and Read up to then (funnel ever), from the named table of intervals (snapshot_reached = reached_of(''state_history'')).';
+COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL, base := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts that reached Sent, Delivered and Read up to then (funnel ever), from the named table of intervals (snapshot_reached = reached_of(''state_history'')); with base, from each campaign''s latest counts in that table on.';
 
 -- states_of(intervals, snaps := NULL): per complete snapshot (of `snaps`, as reached_of), its
 -- contacts in each state and how many of its contacts' intervals start or end at it.
@@ -105,11 +128,35 @@ COMMENT ON MACRO TABLE reached_of IS 'reached_of(intervals, snaps := NULL): per 
 -- at valid_from and takes it back at valid_to, and these steps are summed up to each snapshot.
 --
 -- The build keeps the table snapshot_states equal to states_of('state_history') (each history
--- step counts its snapshots from its own intervals); the daily rows (day_rows in
--- formulas/daily.sql) and campaign_lifecycle read it.
-CREATE OR REPLACE MACRO states_of(intervals, snaps := NULL) AS TABLE
+-- step counts its snapshots from the stored counts and the intervals it begins or ends, base :=
+-- 'snapshot_states', as for reached_of); the daily rows (day_rows in formulas/daily.sql) and
+-- campaign_lifecycle read it.
+CREATE OR REPLACE MACRO states_of(intervals, snaps := NULL, base := NULL) AS TABLE
 WITH s AS (
     SELECT * FROM counted_snapshots(snaps)
+),
+b AS (
+    -- with a base: each campaign's latest counts there (as in reached_of)
+    SELECT
+        campaign_id,
+        max(snapshot_time) AS since,
+        arg_max(contacts, snapshot_time) AS b_contacts,
+        arg_max(initial, snapshot_time) AS b_initial,
+        arg_max(in_progress, snapshot_time) AS b_in_progress,
+        arg_max(retry_scheduled, snapshot_time) AS b_retry_scheduled,
+        arg_max(sent, snapshot_time) AS b_sent,
+        arg_max(delivered, snapshot_time) AS b_delivered,
+        arg_max(read, snapshot_time) AS b_read,
+        arg_max(delivery_failed, snapshot_time) AS b_delivery_failed,
+        arg_max(sending_failed, snapshot_time) AS b_sending_failed,
+        arg_max(error, snapshot_time) AS b_error,
+        arg_max(invalid_record, snapshot_time) AS b_invalid_record,
+        arg_max(removed, snapshot_time) AS b_removed,
+        arg_max(canceled_by_admin, snapshot_time) AS b_canceled_by_admin,
+        arg_max(other, snapshot_time) AS b_other
+    FROM query_table(coalesce(base, 'snapshot_states'))
+    WHERE base IS NOT NULL AND campaign_id IN (SELECT campaign_id FROM s)
+    GROUP BY campaign_id
 ),
 steps AS (
     SELECT campaign_id, valid_from AS t, state, 1 AS d FROM query_table(intervals)
@@ -136,6 +183,9 @@ per_time AS (
         sum(d) FILTER (WHERE state = 'canceled_by_admin') AS d_canceled_by_admin,
         sum(d) FILTER (WHERE state = 'other') AS d_other
     FROM steps
+    WHERE NOT EXISTS (
+        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.since
+    )
     GROUP BY campaign_id, t
 ),
 running AS (
@@ -164,26 +214,27 @@ SELECT
     s.campaign_id,
     s.snapshot_id,
     s.snapshot_time,
-    CAST(coalesce(r.contacts, 0) AS BIGINT) AS contacts,
-    CAST(coalesce(r.initial, 0) AS BIGINT) AS initial,
-    CAST(coalesce(r.in_progress, 0) AS BIGINT) AS in_progress,
-    CAST(coalesce(r.retry_scheduled, 0) AS BIGINT) AS retry_scheduled,
-    CAST(coalesce(r.sent, 0) AS BIGINT) AS sent,
-    CAST(coalesce(r.delivered, 0) AS BIGINT) AS delivered,
-    CAST(coalesce(r.read, 0) AS BIGINT) AS read,
-    CAST(coalesce(r.delivery_failed, 0) AS BIGINT) AS delivery_failed,
-    CAST(coalesce(r.sending_failed, 0) AS BIGINT) AS sending_failed,
-    CAST(coalesce(r.error, 0) AS BIGINT) AS error,
-    CAST(coalesce(r.invalid_record, 0) AS BIGINT) AS invalid_record,
-    CAST(coalesce(r.removed, 0) AS BIGINT) AS removed,
-    CAST(coalesce(r.canceled_by_admin, 0) AS BIGINT) AS canceled_by_admin,
-    CAST(coalesce(r.other, 0) AS BIGINT) AS other,
+    CAST(coalesce(b.b_contacts, 0) + coalesce(r.contacts, 0) AS BIGINT) AS contacts,
+    CAST(coalesce(b.b_initial, 0) + coalesce(r.initial, 0) AS BIGINT) AS initial,
+    CAST(coalesce(b.b_in_progress, 0) + coalesce(r.in_progress, 0) AS BIGINT) AS in_progress,
+    CAST(coalesce(b.b_retry_scheduled, 0) + coalesce(r.retry_scheduled, 0) AS BIGINT) AS retry_scheduled,
+    CAST(coalesce(b.b_sent, 0) + coalesce(r.sent, 0) AS BIGINT) AS sent,
+    CAST(coalesce(b.b_delivered, 0) + coalesce(r.delivered, 0) AS BIGINT) AS delivered,
+    CAST(coalesce(b.b_read, 0) + coalesce(r.read, 0) AS BIGINT) AS read,
+    CAST(coalesce(b.b_delivery_failed, 0) + coalesce(r.delivery_failed, 0) AS BIGINT) AS delivery_failed,
+    CAST(coalesce(b.b_sending_failed, 0) + coalesce(r.sending_failed, 0) AS BIGINT) AS sending_failed,
+    CAST(coalesce(b.b_error, 0) + coalesce(r.error, 0) AS BIGINT) AS error,
+    CAST(coalesce(b.b_invalid_record, 0) + coalesce(r.invalid_record, 0) AS BIGINT) AS invalid_record,
+    CAST(coalesce(b.b_removed, 0) + coalesce(r.removed, 0) AS BIGINT) AS removed,
+    CAST(coalesce(b.b_canceled_by_admin, 0) + coalesce(r.canceled_by_admin, 0) AS BIGINT) AS canceled_by_admin,
+    CAST(coalesce(b.b_other, 0) + coalesce(r.other, 0) AS BIGINT) AS other,
     CAST(CASE WHEN r.t = s.snapshot_time THEN r.changed ELSE 0 END AS BIGINT) AS changed
 FROM s
+LEFT JOIN b ON b.campaign_id = s.campaign_id
 ASOF LEFT JOIN running AS r
     ON r.campaign_id = s.campaign_id AND r.t <= s.snapshot_time;
 
-COMMENT ON MACRO TABLE states_of IS 'states_of(intervals, snaps := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts in each state and the intervals that begin or end at it (changed), from the named table of intervals (snapshot_states = states_of(''state_history'')).';
+COMMENT ON MACRO TABLE states_of IS 'states_of(intervals, snaps := NULL, base := NULL): per complete snapshot (of the named table, default all of snapshot_log), its contacts in each state and the intervals that begin or end at it (changed), from the named table of intervals (snapshot_states = states_of(''state_history'')); with base, from each campaign''s latest counts in that table on.';
 
 -- reach_hours_of(): per campaign, funnel stage and whole hour since the campaign's first
 -- complete snapshot, the contacts that first reached the stage in that hour (milestones).
