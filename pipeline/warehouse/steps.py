@@ -51,6 +51,7 @@ RESULT_TABLES = ("catalog", "settings", *CAMPAIGN_TABLES)
 TEMP_TABLES = (
     "batch_snapshots",
     "batch_seq",
+    "batch_raw_values",
     "batch_raw_groups",
     "batch_groups",
     "batch_intervals",
@@ -324,5 +325,6 @@ def redo_days(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP VIEW IF EXISTS batch_points")
     for name in TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -24,11 +24,12 @@
 -- own intervals (history_key: the state, or for other its folded raw text).
 --
 -- Method: the open intervals act as snapshot number 0 of each campaign and the new snapshots
--- are numbered 1..n in time order (n <= 126: the build cuts chunks so). One hash aggregation
--- makes a group per contact and raw value (state, raw state, legacy flag) with its first and
--- last position, its row count and a bit mask of its positions (batch_raw_groups); a second,
--- much smaller one merges the raw values of each contact and state (batch_groups), keeping the
--- raw value of the first position. Most groups are one island of consecutive snapshots
+-- are numbered 1..n in time order (n <= 126: the build cuts chunks so). The batch's few
+-- distinct raw values (state, raw state, legacy flag) are numbered (batch_raw_values), so that
+-- the aggregates carry a number, not text. One hash aggregation makes a group per contact and
+-- raw value with its first and last position, its row count and a bit mask of its positions
+-- (batch_raw_groups); a second, much smaller one merges the raw values of each contact and state
+-- (batch_groups), keeping the raw value of the first position. Most groups are one island of consecutive snapshots
 -- (rows = last - first + 1): one interval, from its first snapshot's time (or the open
 -- interval's valid_from) to the time of the snapshot after its last one (the contact changed
 -- state or vanished), or open if its last one is the newest. A group with gaps (the contact
@@ -47,80 +48,73 @@ SELECT
 FROM batch_snapshots
 WINDOW w AS (PARTITION BY campaign_id ORDER BY snapshot_time);
 
-CREATE OR REPLACE TEMP TABLE batch_raw_groups AS
-WITH points AS (
-    SELECT
-        s.campaign_id,
-        r.contact_id,
-        r.state,
-        r.raw_state,
-        coalesce(r.legacy, false) AS legacy,
-        CASE
-            WHEN r.state = 'other'
-                THEN 'other:' || lower(regexp_replace(trim(r.raw_state), '\s+', ' ', 'g'))
-            ELSE r.state
-        END AS history_key,
-        s.pos,
-        s.snapshot_time AS t,
-        s.next_time
-    FROM read_parquet(
-        getvariable('batch_files'),
-        hive_partitioning = true,
-        hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}
-    ) AS r
-    JOIN batch_seq AS s ON s.snapshot_id = r.snapshot_id
-    UNION ALL
-    SELECT
-        h.campaign_id,
-        h.contact_id,
-        h.state,
-        h.raw_state,
-        h.legacy,
-        CASE
-            WHEN h.state = 'other'
-                THEN 'other:' || lower(regexp_replace(trim(h.raw_state), '\s+', ' ', 'g'))
-            ELSE h.state
-        END AS history_key,
-        0 AS pos,
-        h.valid_from AS t,
-        f.first_time AS next_time
-    FROM history_open AS h
-    JOIN (
-        SELECT campaign_id, min(snapshot_time) AS first_time FROM batch_seq GROUP BY campaign_id
-    ) AS f ON f.campaign_id = h.campaign_id
-)
+-- The batch's rows and its campaigns' open intervals (position 0), as points in time.
+CREATE OR REPLACE TEMP VIEW batch_points AS
 SELECT
-    campaign_id,
-    contact_id,
+    s.campaign_id,
+    r.contact_id,
+    r.state,
+    r.raw_state,
+    coalesce(r.legacy, false) AS legacy,
+    s.pos,
+    s.snapshot_time AS t
+FROM read_parquet(
+    getvariable('batch_files'),
+    hive_partitioning = true,
+    hive_types = {'campaign_id': VARCHAR, 'snapshot_date': DATE}
+) AS r
+JOIN batch_seq AS s ON s.snapshot_id = r.snapshot_id
+UNION ALL
+SELECT h.campaign_id, h.contact_id, h.state, h.raw_state, h.legacy, 0 AS pos, h.valid_from AS t
+FROM history_open AS h
+WHERE h.campaign_id IN (SELECT campaign_id FROM batch_seq);
+
+-- The few distinct raw values (state, raw text, legacy flag) of the points, numbered: the
+-- aggregates below carry this number instead of the text.
+CREATE OR REPLACE TEMP TABLE batch_raw_values AS
+SELECT
+    row_number() OVER (ORDER BY state, raw_state, legacy) AS raw_id,
     state,
     raw_state,
     legacy,
-    history_key,
-    min(t) AS valid_from,
-    arg_max_null(next_time, pos) AS valid_to,
-    min(pos) AS first_pos,
-    max(pos) AS last_pos,
+    CASE
+        WHEN state = 'other'
+            THEN 'other:' || lower(regexp_replace(trim(raw_state), '\s+', ' ', 'g'))
+        ELSE state
+    END AS history_key
+FROM (SELECT DISTINCT state, raw_state, legacy FROM batch_points);
+
+CREATE OR REPLACE TEMP TABLE batch_raw_groups AS
+SELECT
+    p.campaign_id,
+    p.contact_id,
+    v.history_key,
+    v.raw_id,
+    min(p.t) AS valid_from,
+    min(p.pos) AS first_pos,
+    max(p.pos) AS last_pos,
     count(*) AS n_rows,
-    bit_or(CAST(1 AS HUGEINT) << CAST(pos AS HUGEINT)) AS mask
-FROM points
-GROUP BY campaign_id, contact_id, state, raw_state, legacy, history_key;
+    bit_or(CAST(1 AS HUGEINT) << CAST(p.pos AS HUGEINT)) AS mask
+FROM batch_points AS p
+JOIN batch_raw_values AS v
+    ON v.state = p.state
+    AND v.raw_state IS NOT DISTINCT FROM p.raw_state
+    AND v.legacy = p.legacy
+GROUP BY p.campaign_id, p.contact_id, v.history_key, v.raw_id;
 
 CREATE OR REPLACE TEMP TABLE batch_groups AS
 SELECT
     campaign_id,
     contact_id,
-    state,
     history_key,
-    arg_min_null(raw_state, first_pos) AS raw_state,
-    arg_min_null(legacy, first_pos) AS legacy,
+    arg_min(raw_id, first_pos) AS raw_id,
     min(valid_from) AS valid_from,
-    arg_max_null(valid_to, last_pos) AS valid_to,
     min(first_pos) AS first_pos,
     max(last_pos) AS last_pos,
     sum(n_rows) AS n_rows,
     bit_or(mask) AS mask
 FROM batch_raw_groups
-GROUP BY campaign_id, contact_id, state, history_key;
+GROUP BY campaign_id, contact_id, history_key;
 
 CREATE OR REPLACE TEMP TABLE batch_intervals AS
 WITH seq AS (
@@ -135,7 +129,6 @@ gapped AS (
     SELECT
         g.campaign_id,
         g.contact_id,
-        g.state,
         g.history_key,
         g.valid_from AS group_from,
         p.pos,
@@ -152,25 +145,34 @@ runs AS (
     SELECT
         campaign_id,
         contact_id,
-        state,
         history_key,
         any_value(group_from) AS group_from,
         min(pos) AS first_pos,
         max(pos) AS last_pos,
         count(*) AS n_rows
     FROM gapped
-    GROUP BY campaign_id, contact_id, state, history_key, island
+    GROUP BY campaign_id, contact_id, history_key, island
 )
 SELECT
-    campaign_id, contact_id, state, raw_state, legacy, valid_from, valid_to, first_pos,
-    last_pos, n_rows
-FROM batch_groups
-WHERE n_rows = last_pos - first_pos + 1
+    g.campaign_id,
+    g.contact_id,
+    v.state,
+    v.raw_state,
+    v.legacy,
+    g.valid_from,
+    l.next_time AS valid_to,
+    g.first_pos,
+    g.last_pos,
+    g.n_rows
+FROM batch_groups AS g
+JOIN seq AS l ON l.campaign_id = g.campaign_id AND l.pos = g.last_pos
+JOIN batch_raw_values AS v ON v.raw_id = g.raw_id
+WHERE g.n_rows = g.last_pos - g.first_pos + 1
 UNION ALL
 SELECT
     r.campaign_id,
     r.contact_id,
-    r.state,
+    v.state,
     v.raw_state,
     v.legacy,
     CASE WHEN r.first_pos = 0 THEN r.group_from ELSE f.snapshot_time END AS valid_from,
@@ -181,24 +183,25 @@ SELECT
 FROM runs AS r
 JOIN seq AS f ON f.campaign_id = r.campaign_id AND f.pos = r.first_pos
 JOIN seq AS l ON l.campaign_id = r.campaign_id AND l.pos = r.last_pos
-JOIN batch_raw_groups AS v
-    ON v.campaign_id = r.campaign_id
-    AND v.contact_id = r.contact_id
-    AND v.history_key = r.history_key
-    AND (v.mask >> CAST(r.first_pos AS HUGEINT)) & 1 = 1;
+JOIN batch_raw_groups AS g
+    ON g.campaign_id = r.campaign_id
+    AND g.contact_id = r.contact_id
+    AND g.history_key = r.history_key
+    AND (g.mask >> CAST(r.first_pos AS HUGEINT)) & 1 = 1
+JOIN batch_raw_values AS v ON v.raw_id = g.raw_id;
 
 -- The open intervals that go on unchanged (the same value since the same time, still in the
 -- newest snapshot: an island from pos 0 that stays open) are kept as they are; the others end.
+-- Each open interval is position 0 of exactly one run, so it ends when that run does.
 DELETE FROM history_open AS h
-WHERE h.campaign_id IN (SELECT DISTINCT campaign_id FROM batch_seq)
-    AND NOT EXISTS (
-        SELECT 1
-        FROM batch_intervals AS b
-        WHERE b.first_pos = 0
-            AND b.valid_to IS NULL
-            AND b.campaign_id = h.campaign_id
-            AND b.contact_id = h.contact_id
-    );
+WHERE EXISTS (
+    SELECT 1
+    FROM batch_intervals AS b
+    WHERE b.first_pos = 0
+        AND b.valid_to IS NOT NULL
+        AND b.campaign_id = h.campaign_id
+        AND b.contact_id = h.contact_id
+);
 
 INSERT INTO history_closed
 SELECT campaign_id, contact_id, state, raw_state, legacy, valid_from, valid_to
