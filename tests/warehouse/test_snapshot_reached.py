@@ -11,7 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import B1, C1, S1, S2, S3, S4, build_quiet, build_tiny_tenant, query, utc
+from warehouse_helpers import (
+    B1,
+    C1,
+    S1,
+    S2,
+    S3,
+    S4,
+    analyst,
+    build_quiet,
+    build_tiny_tenant,
+    query,
+    utc,
+)
 
 from pipeline.core.config import Config
 
@@ -117,3 +129,37 @@ def test_the_state_counts_equal_the_view_and_the_changes_are_as_by_hand(tiny: Co
         ("B", utc(B1)): 0,  # empty: nothing begins or ends
         ("C", utc(C1)): 2,
     }
+
+
+def test_counts_go_on_from_a_base_of_stored_counts(tiny: Config) -> None:
+    # What each history step does: the counts of A's later snapshots (S3, S4) from the stored
+    # counts up to S2 (the base) and only the intervals that begin or end after S2; an interval
+    # open since before S2 and still open steps nothing after it.
+    con = analyst(tiny)
+    try:
+        con.execute("SET VARIABLE s2 = ?", [utc(S2)])
+        for name, sql in {
+            "upto_reached": "FROM snapshot_reached WHERE snapshot_time <= getvariable('s2')",
+            "upto_states": "FROM snapshot_states WHERE snapshot_time <= getvariable('s2')",
+            "later": "SELECT campaign_id, snapshot_id, snapshot_time FROM snapshot_log "
+            "WHERE complete AND campaign_id = 'A' AND snapshot_time > getvariable('s2')",
+            "after": "FROM state_history WHERE valid_from > getvariable('s2') "
+            "OR valid_to > getvariable('s2')",
+        }.items():
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        got = con.execute(
+            "SELECT snapshot_time, reached_sent, reached_delivered, reached_read FROM "
+            "reached_of('after', snaps := 'later', base := 'upto_reached') ORDER BY 1"
+        ).fetchall()
+        states = con.execute(
+            "SELECT snapshot_time, contacts, sent, read, removed, changed FROM "
+            "states_of('after', snaps := 'later', base := 'upto_states') ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    # as in the tests above, by hand: S3 (4, 2, 1), S4 (4, 2, 2)
+    assert got == [(utc(S3), 4, 2, 1), (utc(S4), 4, 2, 2)]
+    # S3 lists 7 contacts (a6 vanished, a7 appeared): Sent a8 alone (a2 is in Delivery failed),
+    # Read a1, Removed a7; 8 intervals begin or end at it (as above). S4: the same 7, Read a1
+    # and a3; a3 and a5 change (2 intervals each)
+    assert states == [(utc(S3), 7, 1, 1, 1, 8), (utc(S4), 7, 1, 2, 1, 4)]
