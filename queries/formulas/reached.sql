@@ -36,21 +36,22 @@ SELECT campaign_id, snapshot_id, snapshot_time
 FROM query_table(coalesce(snaps, 'snapshot_log'))
 WHERE snaps IS NOT NULL;
 
+-- latest_counts(base, shape, snaps): with a base (the name of a table of counts per snapshot),
+-- the latest row there of each campaign of counted_snapshots(snaps); no row without one (shape:
+-- the table whose columns it then has). reached_of and states_of go on from these.
+CREATE OR REPLACE MACRO latest_counts(base, shape, snaps) AS TABLE
+SELECT *
+FROM query_table(coalesce(base, shape))
+WHERE base IS NOT NULL AND campaign_id IN (SELECT campaign_id FROM counted_snapshots(snaps))
+QUALIFY row_number() OVER (PARTITION BY campaign_id ORDER BY snapshot_time DESC) = 1;
+
 CREATE OR REPLACE MACRO reached_of(intervals, snaps := NULL, base := NULL) AS TABLE
 WITH s AS (
     SELECT * FROM counted_snapshots(snaps)
 ),
 b AS (
-    -- with a base: each campaign's latest counts there (none: the campaign starts from zero)
-    SELECT
-        campaign_id,
-        max(snapshot_time) AS since,
-        arg_max(reached_sent, snapshot_time) AS b_sent,
-        arg_max(reached_delivered, snapshot_time) AS b_delivered,
-        arg_max(reached_read, snapshot_time) AS b_read
-    FROM query_table(coalesce(base, 'snapshot_reached'))
-    WHERE base IS NOT NULL AND campaign_id IN (SELECT campaign_id FROM s)
-    GROUP BY campaign_id
+    -- with a base: each campaign's latest counts there (none: it starts from zero)
+    SELECT * FROM latest_counts(base, 'snapshot_reached', snaps)
 ),
 spans AS (
     -- each interval with the time its contact counts at each stage from (NULL: never; greatest
@@ -95,7 +96,7 @@ running AS (
         sum(sum(d_read)) OVER w AS reached_read
     FROM steps
     WHERE NOT EXISTS (
-        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.since
+        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.snapshot_time
     )
     GROUP BY campaign_id, t
     WINDOW w AS (PARTITION BY campaign_id ORDER BY t)
@@ -104,10 +105,10 @@ SELECT
     s.campaign_id,
     s.snapshot_id,
     s.snapshot_time,
-    CAST(coalesce(b.b_sent, 0) + coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
-    CAST(coalesce(b.b_delivered, 0) + coalesce(r.reached_delivered, 0) AS BIGINT)
+    CAST(coalesce(b.reached_sent, 0) + coalesce(r.reached_sent, 0) AS BIGINT) AS reached_sent,
+    CAST(coalesce(b.reached_delivered, 0) + coalesce(r.reached_delivered, 0) AS BIGINT)
         AS reached_delivered,
-    CAST(coalesce(b.b_read, 0) + coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
+    CAST(coalesce(b.reached_read, 0) + coalesce(r.reached_read, 0) AS BIGINT) AS reached_read
 FROM s
 LEFT JOIN b ON b.campaign_id = s.campaign_id
 ASOF LEFT JOIN running AS r
@@ -137,26 +138,7 @@ WITH s AS (
 ),
 b AS (
     -- with a base: each campaign's latest counts there (as in reached_of)
-    SELECT
-        campaign_id,
-        max(snapshot_time) AS since,
-        arg_max(contacts, snapshot_time) AS b_contacts,
-        arg_max(initial, snapshot_time) AS b_initial,
-        arg_max(in_progress, snapshot_time) AS b_in_progress,
-        arg_max(retry_scheduled, snapshot_time) AS b_retry_scheduled,
-        arg_max(sent, snapshot_time) AS b_sent,
-        arg_max(delivered, snapshot_time) AS b_delivered,
-        arg_max(read, snapshot_time) AS b_read,
-        arg_max(delivery_failed, snapshot_time) AS b_delivery_failed,
-        arg_max(sending_failed, snapshot_time) AS b_sending_failed,
-        arg_max(error, snapshot_time) AS b_error,
-        arg_max(invalid_record, snapshot_time) AS b_invalid_record,
-        arg_max(removed, snapshot_time) AS b_removed,
-        arg_max(canceled_by_admin, snapshot_time) AS b_canceled_by_admin,
-        arg_max(other, snapshot_time) AS b_other
-    FROM query_table(coalesce(base, 'snapshot_states'))
-    WHERE base IS NOT NULL AND campaign_id IN (SELECT campaign_id FROM s)
-    GROUP BY campaign_id
+    SELECT * FROM latest_counts(base, 'snapshot_states', snaps)
 ),
 steps AS (
     SELECT campaign_id, valid_from AS t, state, 1 AS d FROM query_table(intervals)
@@ -184,7 +166,7 @@ per_time AS (
         sum(d) FILTER (WHERE state = 'other') AS d_other
     FROM steps
     WHERE NOT EXISTS (
-        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.since
+        SELECT 1 FROM b WHERE b.campaign_id = steps.campaign_id AND steps.t <= b.snapshot_time
     )
     GROUP BY campaign_id, t
 ),
@@ -214,20 +196,23 @@ SELECT
     s.campaign_id,
     s.snapshot_id,
     s.snapshot_time,
-    CAST(coalesce(b.b_contacts, 0) + coalesce(r.contacts, 0) AS BIGINT) AS contacts,
-    CAST(coalesce(b.b_initial, 0) + coalesce(r.initial, 0) AS BIGINT) AS initial,
-    CAST(coalesce(b.b_in_progress, 0) + coalesce(r.in_progress, 0) AS BIGINT) AS in_progress,
-    CAST(coalesce(b.b_retry_scheduled, 0) + coalesce(r.retry_scheduled, 0) AS BIGINT) AS retry_scheduled,
-    CAST(coalesce(b.b_sent, 0) + coalesce(r.sent, 0) AS BIGINT) AS sent,
-    CAST(coalesce(b.b_delivered, 0) + coalesce(r.delivered, 0) AS BIGINT) AS delivered,
-    CAST(coalesce(b.b_read, 0) + coalesce(r.read, 0) AS BIGINT) AS read,
-    CAST(coalesce(b.b_delivery_failed, 0) + coalesce(r.delivery_failed, 0) AS BIGINT) AS delivery_failed,
-    CAST(coalesce(b.b_sending_failed, 0) + coalesce(r.sending_failed, 0) AS BIGINT) AS sending_failed,
-    CAST(coalesce(b.b_error, 0) + coalesce(r.error, 0) AS BIGINT) AS error,
-    CAST(coalesce(b.b_invalid_record, 0) + coalesce(r.invalid_record, 0) AS BIGINT) AS invalid_record,
-    CAST(coalesce(b.b_removed, 0) + coalesce(r.removed, 0) AS BIGINT) AS removed,
-    CAST(coalesce(b.b_canceled_by_admin, 0) + coalesce(r.canceled_by_admin, 0) AS BIGINT) AS canceled_by_admin,
-    CAST(coalesce(b.b_other, 0) + coalesce(r.other, 0) AS BIGINT) AS other,
+    CAST(coalesce(b.contacts, 0) + coalesce(r.contacts, 0) AS BIGINT) AS contacts,
+    CAST(coalesce(b.initial, 0) + coalesce(r.initial, 0) AS BIGINT) AS initial,
+    CAST(coalesce(b.in_progress, 0) + coalesce(r.in_progress, 0) AS BIGINT) AS in_progress,
+    CAST(coalesce(b.retry_scheduled, 0) + coalesce(r.retry_scheduled, 0) AS BIGINT)
+        AS retry_scheduled,
+    CAST(coalesce(b.sent, 0) + coalesce(r.sent, 0) AS BIGINT) AS sent,
+    CAST(coalesce(b.delivered, 0) + coalesce(r.delivered, 0) AS BIGINT) AS delivered,
+    CAST(coalesce(b.read, 0) + coalesce(r.read, 0) AS BIGINT) AS read,
+    CAST(coalesce(b.delivery_failed, 0) + coalesce(r.delivery_failed, 0) AS BIGINT)
+        AS delivery_failed,
+    CAST(coalesce(b.sending_failed, 0) + coalesce(r.sending_failed, 0) AS BIGINT) AS sending_failed,
+    CAST(coalesce(b.error, 0) + coalesce(r.error, 0) AS BIGINT) AS error,
+    CAST(coalesce(b.invalid_record, 0) + coalesce(r.invalid_record, 0) AS BIGINT) AS invalid_record,
+    CAST(coalesce(b.removed, 0) + coalesce(r.removed, 0) AS BIGINT) AS removed,
+    CAST(coalesce(b.canceled_by_admin, 0) + coalesce(r.canceled_by_admin, 0) AS BIGINT)
+        AS canceled_by_admin,
+    CAST(coalesce(b.other, 0) + coalesce(r.other, 0) AS BIGINT) AS other,
     CAST(CASE WHEN r.t = s.snapshot_time THEN r.changed ELSE 0 END AS BIGINT) AS changed
 FROM s
 LEFT JOIN b ON b.campaign_id = s.campaign_id
