@@ -26,11 +26,12 @@
 -- Method: the open intervals act as snapshot number 0 of each campaign and the new snapshots
 -- are numbered 1..n in time order (n <= 126: the build cuts chunks so). The batch's few
 -- distinct raw values (state, raw state, legacy flag) are numbered (batch_raw_values), so that
--- the aggregates carry a number, not text. One hash aggregation makes a group per contact and
--- raw value with its first and last position, its row count and a bit mask of its positions
--- (batch_raw_groups); a second, much smaller one merges the raw values of each contact and state
--- (batch_groups), keeping the raw value of the first position. Most groups are one island of consecutive snapshots
--- (rows = last - first + 1): one interval, from its first snapshot's time (or the open
+-- the aggregates carry a number, not text (a NULL raw state or legacy flag is a value too, as
+-- in a GROUP BY). One hash aggregation makes a group per contact and raw value with its first
+-- and last position, its row count and a bit mask of its positions (batch_raw_groups); a
+-- second, much smaller one merges the raw values of each contact and state (batch_groups),
+-- keeping the raw value of the first position. Most groups are one island of consecutive
+-- snapshots (rows = last - first + 1): one interval, from its first snapshot's time (or the open
 -- interval's valid_from) to the time of the snapshot after its last one (the contact changed
 -- state or vanished), or open if its last one is the newest. A group with gaps (the contact
 -- left the state and came back) is split into its runs of consecutive positions, read off its
@@ -99,7 +100,7 @@ FROM batch_points AS p
 JOIN batch_raw_values AS v
     ON v.state = p.state
     AND v.raw_state IS NOT DISTINCT FROM p.raw_state
-    AND v.legacy = p.legacy
+    AND v.legacy IS NOT DISTINCT FROM p.legacy
 GROUP BY p.campaign_id, p.contact_id, v.history_key, v.raw_id;
 
 CREATE OR REPLACE TEMP TABLE batch_groups AS

@@ -132,3 +132,42 @@ def test_legacy_rows_are_counted_per_snapshot(tenant: Config) -> None:
     ]
     assert got == [0, 1, 0, 0]
     assert query(tenant, "SELECT legacy_mapped FROM campaign_daily") == [(0,)]  # S4 ends the day
+
+
+def test_open_intervals_without_raw_text_or_legacy_flag_lose_no_contact(tmp_path: Path) -> None:
+    # A warehouse whose open intervals have no raw state and no legacy flag (NULL: both columns
+    # allow it, e.g. from another engine's results) goes on as before: the contacts that stay in
+    # their state keep their interval, k3 moves on, and nothing is dropped.
+    import duckdb
+
+    from pipeline.warehouse.db import warehouse_paths
+
+    config = make_config(tmp_path / "data", timezone="Europe/Prague")
+    ingest_snapshot(config, "K", S1, [(k, raw[0]) for k, raw in RAW.items()])
+    build_quiet(config)
+    con = duckdb.connect(str(warehouse_paths(config)[0]))
+    try:
+        con.execute("UPDATE history_open SET raw_state = NULL, legacy = NULL")
+    finally:
+        con.close()
+    ingest_snapshot(config, "K", S2, [(k, raw[1]) for k, raw in RAW.items()])
+    build_quiet(config)
+    got = query(
+        config,
+        "SELECT contact_id, state, raw_state, legacy, valid_from, valid_to FROM state_history "
+        "ORDER BY ALL",
+    )
+    # by hand: k1 in_progress and k2 sent from S1 on, unchanged (their intervals keep the NULLs);
+    # k3 read S1-S2 then delivered; k4 in_progress S1-S2 then sent
+    assert got == [
+        ("k1", "in_progress", None, None, utc(S1), None),
+        ("k2", "sent", None, None, utc(S1), None),
+        ("k3", "delivered", "WA_DELIVERED", False, utc(S2), None),
+        ("k3", "read", None, None, utc(S1), utc(S2)),
+        ("k4", "in_progress", None, None, utc(S1), utc(S2)),
+        ("k4", "sent", "WA_SENT", False, utc(S2), None),
+    ]
+    assert query(config, "SELECT contacts FROM snapshot_states ORDER BY snapshot_time") == [
+        (4,),
+        (4,),
+    ]
