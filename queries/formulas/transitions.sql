@@ -38,49 +38,47 @@ hist AS (
         )
 ),
 marked AS (
+    -- starts: the interval begins a stretch in its state (no interval of the contact in the
+    -- same state ends when it begins: two values the catalog does not know in a row are one
+    -- stretch of other)
+    SELECT
+        h.*,
+        NOT EXISTS (
+            SELECT 1
+            FROM hist AS p
+            WHERE p.campaign_id = h.campaign_id
+                AND p.contact_id = h.contact_id
+                AND p.state = h.state
+                AND p.valid_to = h.valid_from
+        ) AS starts
+    FROM hist AS h
+),
+paired AS (
+    -- each interval with the one before it, and when the stretch that one is in began (one
+    -- pass over each contact's intervals)
     SELECT
         campaign_id,
         contact_id,
         state,
         valid_from,
-        valid_to,
-        CASE
-            WHEN lag(state) OVER w = state AND lag(valid_to) OVER w = valid_from THEN 0 ELSE 1
-        END AS starts
-    FROM hist
+        lag(state) OVER w AS state_before,
+        lag(valid_to) OVER w AS to_before,
+        max(CASE WHEN starts THEN valid_from END) OVER (
+            w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS since_before
+    FROM marked
     WINDOW w AS (PARTITION BY campaign_id, contact_id ORDER BY valid_from)
 ),
-numbered AS (
-    SELECT
-        *,
-        sum(starts) OVER (
-            PARTITION BY campaign_id, contact_id ORDER BY valid_from ROWS UNBOUNDED PRECEDING
-        ) AS run
-    FROM marked
-),
-runs AS (
-    -- one row per stretch of consecutive snapshots in one state
-    SELECT
-        campaign_id,
-        contact_id,
-        run,
-        any_value(state) AS state,
-        min(valid_from) AS run_start,
-        arg_max_null(valid_to, valid_from) AS run_end
-    FROM numbered
-    GROUP BY campaign_id, contact_id, run
-),
 moves AS (
+    -- a move: the interval before ends when this one begins, in another state
     SELECT
         campaign_id,
-        contact_id,
-        lag(state) OVER w AS from_state,
+        state_before AS from_state,
         state AS to_state,
-        lag(run_start) OVER w AS from_since,
-        lag(run_end) OVER w AS from_end,
-        run_start AS moved_at
-    FROM runs
-    WINDOW w AS (PARTITION BY campaign_id, contact_id ORDER BY run)
+        since_before AS from_since,
+        valid_from AS moved_at
+    FROM paired
+    WHERE state_before <> state AND to_before = valid_from
 )
 SELECT
     m.campaign_id,
@@ -90,7 +88,6 @@ SELECT
     count(*) AS contacts,
     median(seconds_between(m.from_since, m.moved_at)) / 60.0 AS median_minutes_in_from_state
 FROM moves AS m
-WHERE m.from_state IS NOT NULL AND m.from_end = m.moved_at
 GROUP BY ALL;
 
 COMMENT ON MACRO TABLE transitions_of IS 'transitions_of(tz := configured, since := NULL): the moves between consecutive snapshots per campaign, local day and from/to state, computed from the history (with since: whole for the days from since on).';

@@ -171,3 +171,42 @@ def test_open_intervals_without_raw_text_or_legacy_flag_lose_no_contact(tmp_path
         (4,),
         (4,),
     ]
+
+
+@pytest.mark.parametrize("steps", [True, False], ids=["in steps", "at once"])
+def test_a_move_out_of_two_unknown_values_counts_from_the_first(
+    tmp_path: Path, steps: bool
+) -> None:
+    # Two values the catalog does not know in a row are two intervals but one stretch of other
+    # (no move between them); a move out of it counts its time from the first. By hand, with
+    # S1-S4 half an hour apart:
+    #   x  FOO, BAR, WA_SENT, WA_SENT    other from S1, sent at S3: other -> sent, 60 minutes
+    #   y  Initial, FOO, BAR, WA_READ    initial -> other at S2 (30 minutes), other -> read at
+    #                                    S4 (from S2: 60 minutes)
+    #   p1-p3  Initial all along (they keep each file's share of unknown values under half)
+    config = make_config(tmp_path / "data", timezone="Europe/Prague")
+    raw = {
+        "x": ("FOO", "BAR", "WA_SENT", "WA_SENT"),
+        "y": ("Initial", "FOO", "BAR", "WA_READ"),
+        **{f"p{n}": ("Initial",) * 4 for n in (1, 2, 3)},
+    }
+    for i, when in enumerate((S1, S2, S3, S4)):
+        ingest_snapshot(config, "K", when, [(c, states[i]) for c, states in raw.items()])
+        if steps or i == 3:
+            build_quiet(config)
+    moves = query(
+        config,
+        "SELECT day, from_state, to_state, contacts, median_minutes_in_from_state "
+        "FROM state_transitions ORDER BY ALL",
+    )
+    assert moves == [
+        (date(2026, 11, 2), "initial", "other", 1, 30.0),
+        (date(2026, 11, 2), "other", "read", 1, 60.0),
+        (date(2026, 11, 2), "other", "sent", 1, 60.0),
+    ]
+    # the same from the formula (another zone than the stored one)
+    assert query(
+        config,
+        "SELECT from_state, to_state, contacts, median_minutes_in_from_state "
+        "FROM transitions_of(tz := 'UTC') ORDER BY ALL",
+    ) == [(m[1], m[2], m[3], m[4]) for m in moves]
